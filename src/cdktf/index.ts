@@ -1,0 +1,2 @@
+/** `dcs-sessions/cdktf`. */
+export {};

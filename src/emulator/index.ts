@@ -1,0 +1,3 @@
+/** `dcs-sessions/emulator`: the local API emulator. */
+export * from "./types";
+export { startEmulator } from "./server";

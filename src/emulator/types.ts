@@ -1,0 +1,142 @@
+/**
+ * The emulator's public options and handle (DESIGN §5 "Emulator"), and the contract between its HTTP server
+ * and its backends (a real `redis-server` per node, or synthetic sessions).
+ */
+import type { ClientInfo, OperationName } from "../api/schemas";
+
+/** A read-only, possibly lazy, list of sessions: a synthetic node never holds its sessions as objects. */
+export interface SessionView {
+  readonly count: number;
+  /** The session at `index` (0 ≤ index < count). */
+  at(index: number): ClientInfo;
+}
+
+/** One node's sessions, wherever they live. */
+export interface NodeBackend {
+  /** Takes a snapshot of the live sessions, as a scan does (`CLIENT LIST` on a real node). */
+  snapshot(): Promise<SessionView>;
+  /** Kills every normal client session of the node (sparing the emulator's own connection); returns how many. */
+  killAll(): Promise<number>;
+  /** Kills the sessions with these `ip:port` addresses; returns how many were found and killed. */
+  killByAddrs(addrs: string[]): Promise<number>;
+  /** Frees what the backend holds (connections). */
+  close(): Promise<void>;
+}
+
+export type NodeRole = "redis-proxy" | "redis-server";
+
+export interface NodeSpec {
+  nodeId: string;
+  /** `redis-proxy` nodes hold the sessions of a proxy cluster; `redis-server` nodes otherwise. */
+  role: NodeRole;
+  /** `proxy`, `master` or `slave`. */
+  type: "proxy" | "master" | "slave";
+  /** Where the sessions come from; a node without one (a data node behind proxies) has no sessions. */
+  backend?: NodeBackend;
+}
+
+export interface InstanceSpec {
+  instanceId: string;
+  engine: "dcs" | "geminidb";
+  nodes: NodeSpec[];
+}
+
+/** A scripted fault. Matched against each request in order; the first that matches is applied. */
+export interface FaultRule {
+  /** The operation it applies to (`*` for any). */
+  route: OperationName | "*";
+  /** 1-based call numbers of that route it hits (`[1, 2]`: the first two calls); default every call. */
+  calls?: number[];
+  /** Probability 0–1 of hitting a matching call, drawn from the emulator's seeded generator. */
+  probability?: number;
+  /** How many times it may still hit; default unlimited. */
+  times?: number;
+  fault:
+    | {
+        kind: "status";
+        status: 429 | 500 | 502 | 503 | 504;
+        retryAfterSeconds?: number;
+        errorCode?: string;
+        errorMsg?: string;
+      }
+    | { kind: "latency"; ms: number }
+    | { kind: "reset"; when: "before-body" | "after-body" }
+    | { kind: "malformed-json" }
+    | { kind: "truncated-json" }
+    | { kind: "job-fails"; reason?: string }
+    | { kind: "job-never-ends" }
+    | { kind: "dcs-4957" };
+}
+
+export interface SyntheticOptions {
+  nodes: number;
+  sessionsPerNode: number;
+  seed?: number;
+  /** Fraction 0–1 of killed sessions that come back (new ports) after a kill, as applications reconnect. */
+  reconnectFraction?: number;
+  /** Put the sessions on proxies (a proxy cluster, the default) or on master data nodes. */
+  topology?: "proxy" | "data";
+}
+
+export interface EmulatorOptions {
+  /** Loopback address to listen on (default `127.0.0.1`). */
+  host?: string;
+  /** Port (default 0: a free port). */
+  port?: number;
+  projectId?: string;
+  region?: string;
+  /** The AK/SK pair requests must be signed with (generated when absent). */
+  accessKey?: string;
+  secretKey?: string;
+  /** An IAM token accepted in `X-Auth-Token` instead of a signature. */
+  authToken?: string;
+  /** Real nodes: one instance whose data nodes (or proxies, with `redisTopology: "proxy"`) are these URLs. */
+  redis?: string[];
+  redisTopology?: "proxy" | "data";
+  /** Synthetic sessions. */
+  synthetic?: SyntheticOptions;
+  /** Explicit instances (for tests that need several, or GeminiDB ones). Overrides `redis`/`synthetic`. */
+  instances?: InstanceSpec[];
+  /** How long a scan or kill job takes, INIT → RUNNING → SUCCESS (default 200 ms). */
+  jobMs?: number;
+  faults?: FaultRule[];
+  /** Seed of the fault probabilities (default 1). */
+  seed?: number;
+  /** Largest tolerated `X-Sdk-Date` skew (default 15 minutes). */
+  maxClockSkewMs?: number;
+}
+
+/** Calls received, per operation, counted whether they succeeded or not. */
+export type Counters = Partial<Record<OperationName | "unauthorized" | "throttled", number>>;
+
+export interface EmulatorControl {
+  setFaults(faults: FaultRule[]): Promise<void>;
+  addFault(fault: FaultRule): Promise<void>;
+  clearFaults(): Promise<void>;
+  counters(): Promise<Counters>;
+  resetCounters(): Promise<void>;
+}
+
+export interface EmulatorHandle {
+  /** DCS endpoint, e.g. `http://127.0.0.1:41234`. */
+  endpoint: string;
+  /** GeminiDB endpoint (the same server). */
+  geminidbEndpoint: string;
+  projectId: string;
+  region: string;
+  /** The first instance's id. */
+  instanceId: string;
+  /** The first instance's node ids (those that hold sessions first). */
+  nodeIds: string[];
+  instances: Array<{ instanceId: string; engine: "dcs" | "geminidb"; nodeIds: string[] }>;
+  accessKey: string;
+  secretKey: string;
+  authToken?: string;
+  /** Base URL of the control API (`GET/PUT/DELETE {controlUrl}/faults`, `GET/DELETE {controlUrl}/counters`). */
+  controlUrl: string;
+  control: EmulatorControl;
+  /** Environment variables that point a client (or the CLI) at this emulator. */
+  env: Record<string, string>;
+  /** Stops the server and frees every backend. */
+  close(): Promise<void>;
+}

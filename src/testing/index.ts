@@ -1,0 +1,2 @@
+/** `dcs-sessions/testing`. */
+export {};
