@@ -6,6 +6,4 @@ export * from "./api/errors";
 export * from "./api/types";
 export type { ClientInfo, ClientInfoField, GeminiSession, JobStatus, OperationName } from "./api/schemas";
 export { CLIENT_INFO_FIELDS } from "./api/schemas";
-export { scanSessions } from "./core/scan";
-export { purgeSessions } from "./core/purge";
-export * from "./core/types";
+export * from "./core";

@@ -1,6 +1,250 @@
-/** `purgeSessions`. Stub: the SessionPurge issue implements it. */
-import type { PurgeOptions, PurgeReport } from "./types";
+/**
+ * `purgeSessions`: kill every session of some nodes or of the whole instance, behind guards, in the order of
+ * DESIGN §4 "Purge": validate → window (no remote call) → before snapshot → maxSessions / minSessions →
+ * dry run → confirmation → kill (sent once, never retried here) → wait → after snapshot → report.
+ */
+import { z } from "zod";
+import { GuardRefusedError } from "../api/errors";
+import { parseInput } from "../api/schemas";
+import type { CallOptions, SessionsClient } from "../api/types";
+import { resolveDcsNodes, type TargetNode } from "./nodes";
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_WAIT_TIMEOUT_SECONDS,
+  commonInputShape,
+  dataOf,
+  dedupe,
+  forEachLimited,
+  takeSnapshot,
+  withClient,
+  type SnapshotPlan,
+} from "./scan";
+import {
+  DEFAULT_TOP_N,
+  type Engine,
+  type NodePurge,
+  type PurgeOptions,
+  type PurgeReport,
+  type SessionSnapshot,
+} from "./types";
+import { MaintenanceWindowSchema, formatLocal, formatWindow, windowStatus } from "./window";
 
-export async function purgeSessions(_options: PurgeOptions): Promise<PurgeReport> {
-  throw new Error("not implemented");
+const count = z
+  .number()
+  .int({ message: "must be a non-negative integer" })
+  .min(0, { message: "must be a non-negative integer" });
+
+/** What a purge accepts, strictly, with the rules between fields: front ends validate with it too. */
+export const PurgeInputSchema = z
+  .strictObject({
+    ...commonInputShape,
+    allNodes: z.boolean().optional(),
+    dryRun: z.boolean().optional(),
+    maxSessions: count.optional(),
+    minSessions: count.optional(),
+    maintenanceWindow: MaintenanceWindowSchema.optional(),
+    outsideWindow: z.enum(["fail", "skip"]).optional(),
+    verify: z.boolean().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.allNodes === true && input.nodeIds !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodeIds"],
+        message: "cannot be given with allNodes: true (choose the nodes or every node, not both)",
+      });
+    } else if (input.allNodes !== true && input.nodeIds === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodeIds"],
+        message: "is required unless allNodes is true (a purge names its nodes or asks for every node)",
+      });
+    }
+    if (
+      input.minSessions !== undefined &&
+      input.maxSessions !== undefined &&
+      input.minSessions > input.maxSessions
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["minSessions"],
+        message: `must not exceed maxSessions (${input.maxSessions})`,
+      });
+    }
+  });
+export type PurgeInput = z.infer<typeof PurgeInputSchema>;
+
+/** Validates purge options; throws a ValidationError naming the field before anything remote happens. */
+export function validatePurgeOptions(options: PurgeOptions): PurgeInput {
+  const input = parseInput(PurgeInputSchema, dataOf(options));
+  return { ...input, nodeIds: dedupe(input.nodeIds) };
+}
+
+/** Why the window guard stopped the purge, with the local time and the next opening. */
+function outsideWindowReason(input: PurgeInput, now: Date): string | undefined {
+  const window = input.maintenanceWindow;
+  if (!window) return undefined;
+  const status = windowStatus(window, now);
+  if (status.inside) return undefined;
+  const next = status.opensAt ? `; it next opens ${formatLocal(status.opensAt, status.timeZone)}` : "";
+  return `outside the maintenance window "${formatWindow(window)}": it is ${status.localTime} ${status.timeZone}${next}`;
+}
+
+function perNode(before: SessionSnapshot, after: SessionSnapshot | undefined): NodePurge[] {
+  const afterCounts = new Map(after?.nodes.map((n) => [n.nodeId, n.sessions]));
+  const rows: NodePurge[] = before.nodes.map((n) => ({
+    nodeId: n.nodeId,
+    before: n.sessions,
+    after: after ? (afterCounts.get(n.nodeId) ?? 0) : null,
+  }));
+  // A node that shows up only after (GeminiDB lists what it has) still gets its row.
+  for (const n of after?.nodes ?? []) {
+    if (!before.nodes.some((b) => b.nodeId === n.nodeId))
+      rows.push({ nodeId: n.nodeId, before: 0, after: n.sessions });
+  }
+  return rows;
+}
+
+/** Kills the sessions: one request for every node, or one per node. Returns the job ids to wait for. */
+async function kill(
+  client: SessionsClient,
+  input: PurgeInput,
+  engine: Engine,
+  targets: TargetNode[] | undefined,
+  call: CallOptions,
+  onProgress: PurgeOptions["onProgress"],
+): Promise<string[]> {
+  const { instanceId } = input;
+  const jobIds: string[] = [];
+  if (engine === "geminidb") {
+    for (const nodeId of input.allNodes ? [undefined] : (targets ?? []).map((t) => t.nodeId)) {
+      await client.geminidb.closeSessions(instanceId, nodeId === undefined ? {} : { nodeId }, call);
+      onProgress?.({ kind: "message", message: `closed the sessions of ${nodeId ?? "every node"}` });
+    }
+    return jobIds;
+  }
+  if (input.allNodes) {
+    // One request for the whole instance; the client never repeats it once it may have reached the server.
+    const { jobId } = await client.dcs.killAllClients(instanceId, { allNodes: true }, call);
+    onProgress?.({ kind: "kill-sent", jobId, target: "every node" });
+    jobIds.push(jobId);
+    return jobIds;
+  }
+  for (const { nodeId } of targets ?? []) {
+    const { jobId } = await client.dcs.killAllClients(instanceId, { nodeId }, call);
+    onProgress?.({ kind: "kill-sent", jobId, target: nodeId });
+    jobIds.push(jobId);
+  }
+  return jobIds;
+}
+
+/** Kills every session of the chosen nodes, or of the whole instance, behind the guards. */
+export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport> {
+  const input = validatePurgeOptions(options);
+  const engine = input.engine ?? "dcs";
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const base = { instanceId: input.instanceId, engine };
+
+  // The window guard needs no remote call: it runs before a client even exists.
+  const outside = outsideWindowReason(input, startedAt);
+  if (outside !== undefined) {
+    if ((input.outsideWindow ?? "fail") === "fail") {
+      throw new GuardRefusedError("maintenanceWindow", `purge refused: ${outside}`);
+    }
+    return {
+      ...base,
+      status: "skipped-outside-window",
+      sessionsBefore: null,
+      sessionsAfter: null,
+      nodes: [],
+      jobIds: [],
+      purgedAt: startedAt.toISOString(),
+      reason: outside,
+    };
+  }
+
+  const call: CallOptions = options.signal ? { signal: options.signal } : {};
+  return withClient(options, async (client) => {
+    const targets =
+      engine === "dcs"
+        ? await resolveDcsNodes(client, input.instanceId, input.nodeIds, call, options.onProgress)
+        : input.nodeIds?.map((nodeId) => ({ nodeId }));
+    const timeoutMs = (input.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000;
+    const plan: SnapshotPlan = {
+      client,
+      instanceId: input.instanceId,
+      engine,
+      targets,
+      cleanCache: true,
+      rescan: true,
+      topN: DEFAULT_TOP_N,
+      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      timeoutMs,
+      call,
+      onProgress: options.onProgress,
+      now,
+    };
+    const before = await takeSnapshot(plan);
+    const sessionsBefore = before.totalSessions;
+    const unchanged = (status: PurgeReport["status"], reason?: string): PurgeReport => ({
+      ...base,
+      status,
+      sessionsBefore,
+      sessionsAfter: null,
+      nodes: perNode(before, undefined),
+      jobIds: [],
+      purgedAt: startedAt.toISOString(),
+      ...(reason === undefined ? {} : { reason }),
+      before,
+    });
+
+    if (input.maxSessions !== undefined && sessionsBefore > input.maxSessions) {
+      throw new GuardRefusedError(
+        "maxSessions",
+        `purge refused: ${sessionsBefore} sessions are connected, more than maxSessions (${input.maxSessions}); ` +
+          `check the instance id, or raise maxSessions`,
+      );
+    }
+    if (input.minSessions !== undefined && sessionsBefore < input.minSessions) {
+      return unchanged(
+        "skipped-below-minimum",
+        `${sessionsBefore} sessions are connected, fewer than minSessions (${input.minSessions})`,
+      );
+    }
+    if (input.dryRun) return unchanged("dry-run");
+
+    const nodeIds = before.nodes.map((n) => n.nodeId);
+    if (options.confirm) {
+      const confirmed = await options.confirm({
+        instanceId: input.instanceId,
+        engine,
+        allNodes: input.allNodes === true,
+        nodeIds,
+        sessions: sessionsBefore,
+      });
+      if (!confirmed) throw new GuardRefusedError("confirmation", "purge not confirmed: nothing was killed");
+    }
+
+    const purgedAt = now().toISOString();
+    const jobIds = await kill(client, input, engine, targets, call, options.onProgress);
+    await forEachLimited(jobIds, plan.concurrency, async (jobId) => {
+      await client.dcs.waitForJob(jobId, { ...call, timeoutMs });
+      options.onProgress?.({ kind: "kill-done", jobId });
+    });
+
+    const after = input.verify === false ? undefined : await takeSnapshot(plan);
+    const report: PurgeReport = {
+      ...base,
+      status: "purged",
+      sessionsBefore,
+      sessionsAfter: after ? after.totalSessions : null,
+      nodes: perNode(before, after),
+      jobIds,
+      purgedAt,
+      before,
+    };
+    if (after) report.after = after;
+    return report;
+  });
 }

@@ -1,6 +1,280 @@
-/** `scanSessions`. Stub: the SessionScan issue implements it. */
-import type { ScanOptions, SessionSnapshot } from "./types";
+/**
+ * `scanSessions`: a fresh, bounded snapshot of an instance's sessions (DESIGN §4 "Scan"). DCS: for each
+ * node, scan → wait for the job → list every page into the accumulator. GeminiDB: one list call (or one per
+ * given node) into the same accumulator.
+ */
+import { z } from "zod";
+import { createClient } from "../api/client";
+import { IdSchema, parseInput } from "../api/schemas";
+import type { CallOptions, SessionsClient } from "../api/types";
+import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
+import { resolveDcsNodes, type TargetNode } from "./nodes";
+import {
+  DEFAULT_TOP_N,
+  MAX_TOP_N,
+  type Engine,
+  type NodeSessions,
+  type ProgressEvent,
+  type ScanOptions,
+  type SessionSnapshot,
+} from "./types";
 
-export async function scanSessions(_options: ScanOptions): Promise<SessionSnapshot> {
-  throw new Error("not implemented");
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_WAIT_TIMEOUT_SECONDS = 300;
+/** How often (in sessions) a node's listing reports progress. */
+const PROGRESS_EVERY = 1000;
+
+/** The data fields every operation takes (the functions and the client are checked by their types). */
+export const commonInputShape = {
+  instanceId: IdSchema,
+  engine: z.enum(["dcs", "geminidb"]).optional(),
+  nodeIds: z
+    .array(IdSchema)
+    .min(1, { message: "must list at least one node id (omit nodeIds for every node)" })
+    .max(1000)
+    .optional(),
+  concurrency: z.number().int({ message: "must be an integer" }).min(1).max(32).optional(),
+  waitTimeoutSeconds: z.number().positive().max(86_400).optional(),
+};
+
+/** What a scan accepts, strictly: front ends validate with it too (Pulumi `check`, the CLI). */
+export const ScanInputSchema = z.strictObject({
+  ...commonInputShape,
+  cleanCache: z.boolean().optional(),
+  addr: z.string().min(1).max(256).optional(),
+  topN: z.number().int({ message: "must be an integer" }).min(0).max(MAX_TOP_N).optional(),
+  rescan: z.boolean().optional(),
+});
+export type ScanInput = z.infer<typeof ScanInputSchema>;
+
+/** The keys of the options that are not data (checked by TypeScript, not by the schema). */
+const NON_DATA_KEYS = ["client", "clientOptions", "onProgress", "signal", "now", "confirm"] as const;
+
+/** The data part of an options object, for schema validation. */
+export function dataOf(options: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!(NON_DATA_KEYS as ReadonlyArray<string>).includes(key) && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** Node ids in the order given, each once. */
+export function dedupe(ids: ReadonlyArray<string> | undefined): string[] | undefined {
+  return ids ? [...new Set(ids)] : undefined;
+}
+
+/** Everything one snapshot needs, resolved. */
+export interface SnapshotPlan {
+  client: SessionsClient;
+  instanceId: string;
+  engine: Engine;
+  /** DCS: always set. GeminiDB: the given nodes, or undefined for the whole instance in one call. */
+  targets?: TargetNode[];
+  cleanCache: boolean;
+  /** False: list what the last scan cached, without scanning first (DCS). */
+  rescan: boolean;
+  addr?: string;
+  topN: number;
+  concurrency: number;
+  timeoutMs: number;
+  call: CallOptions;
+  onProgress?: (event: ProgressEvent) => void;
+  now: () => Date;
+}
+
+/**
+ * Runs `work` on each item with at most `limit` at once. After a failure no new item starts; the running
+ * ones are awaited (so nothing is left in flight) and the first error is thrown.
+ */
+export async function forEachLimited<T>(
+  items: ReadonlyArray<T>,
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let firstError: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        if (!failed) firstError = error;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw firstError;
+}
+
+/** A snapshot of the planned nodes. The caller owns the client. */
+export async function takeSnapshot(plan: SnapshotPlan): Promise<SessionSnapshot> {
+  const scannedAt = plan.now().toISOString();
+  const acc = new SessionAccumulator({ topN: plan.topN });
+  const nodes = plan.engine === "geminidb" ? await snapshotGeminiDb(plan, acc) : await snapshotDcs(plan, acc);
+  const result = acc.result();
+  const snapshot: SessionSnapshot = {
+    instanceId: plan.instanceId,
+    engine: plan.engine,
+    totalSessions: result.totalSessions,
+    nodes,
+    byClientIp: result.byClientIp,
+    byUser: result.byUser,
+    byDb: result.byDb,
+    byCommand: result.byCommand,
+    byName: result.byName,
+    idleBuckets: result.idleBuckets,
+    maxIdleSeconds: result.maxIdleSeconds,
+    maxAgeSeconds: result.maxAgeSeconds,
+    subscribers: result.subscribers,
+    topIdle: result.topIdle,
+    scannedAt,
+  };
+  if (result.approximateMaps.length > 0) snapshot.approximateMaps = result.approximateMaps;
+  return snapshot;
+}
+
+async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise<NodeSessions[]> {
+  const { client, instanceId, call, onProgress } = plan;
+  const targets = plan.targets ?? [];
+  const dataTimes = new Map<string, string>();
+  for (const t of targets) acc.addNode(t.nodeId);
+  onProgress?.({ kind: "nodes", nodeIds: targets.map((t) => t.nodeId) });
+  await forEachLimited(targets, plan.concurrency, async ({ nodeId }) => {
+    if (plan.rescan) {
+      // The job API may not know a scan's job id: then the list's data time tells when the scan is done.
+      const since = new Date();
+      const { jobId } = await client.dcs.scanClients(
+        instanceId,
+        { nodeId, cleanCache: plan.cleanCache },
+        call,
+      );
+      onProgress?.({ kind: "scan-started", nodeId, jobId });
+      await client.dcs.waitForJob(jobId, {
+        ...call,
+        timeoutMs: plan.timeoutMs,
+        fallback: { instanceId, nodeId, since },
+      });
+      onProgress?.({ kind: "scan-done", nodeId });
+    }
+    let seen = 0;
+    let total = 0;
+    const sessions = client.dcs.listAllClients(
+      instanceId,
+      {
+        nodeId,
+        ...(plan.addr === undefined ? {} : { addr: plan.addr }),
+        onFirstPage: (info) => {
+          dataTimes.set(nodeId, info.time);
+          total = info.count;
+        },
+      },
+      call,
+    );
+    for await (const session of sessions) {
+      acc.add(nodeId, factsOfClientInfo(session));
+      if (++seen % PROGRESS_EVERY === 0) onProgress?.({ kind: "page", nodeId, sessions: seen, total });
+    }
+    if (seen % PROGRESS_EVERY !== 0 || seen === 0) {
+      onProgress?.({ kind: "page", nodeId, sessions: seen, total: Math.max(total, seen) });
+    }
+  });
+  return targets.map((t) => {
+    const entry: NodeSessions = { nodeId: t.nodeId, sessions: acc.sessionsOf(t.nodeId) };
+    if (t.role !== undefined) entry.role = t.role;
+    const time = dataTimes.get(t.nodeId);
+    if (time !== undefined) entry.dataTime = time;
+    return entry;
+  });
+}
+
+/**
+ * GeminiDB answers with every session of the instance (or of one node) in one body: the body is parsed
+ * whole by necessity, then folded into the accumulator and dropped. The `addr` option filters by prefix
+ * here, as the API has no such filter on this call.
+ */
+async function snapshotGeminiDb(plan: SnapshotPlan, acc: SessionAccumulator): Promise<NodeSessions[]> {
+  const { client, instanceId, call, onProgress } = plan;
+  const order: string[] = [];
+  const seenNode = (nodeId: string): void => {
+    if (!order.includes(nodeId)) order.push(nodeId);
+    acc.addNode(nodeId);
+  };
+  const feed = async (nodeId?: string): Promise<void> => {
+    const answer = await client.geminidb.listSessions(
+      instanceId,
+      nodeId === undefined ? {} : { nodeId },
+      call,
+    );
+    for (const node of answer.nodeSessions) {
+      seenNode(node.nodeId);
+      let seen = 0;
+      for (const session of node.sessions) {
+        if (plan.addr !== undefined && !(session.addr ?? "").startsWith(plan.addr)) continue;
+        acc.add(node.nodeId, factsOfGeminiSession(session));
+        seen++;
+      }
+      onProgress?.({ kind: "page", nodeId: node.nodeId, sessions: seen, total: node.totalCount });
+    }
+  };
+  if (plan.targets) {
+    for (const t of plan.targets) seenNode(t.nodeId);
+    onProgress?.({ kind: "nodes", nodeIds: plan.targets.map((t) => t.nodeId) });
+    await forEachLimited(plan.targets, plan.concurrency, (t) => feed(t.nodeId));
+  } else {
+    await feed();
+    onProgress?.({ kind: "nodes", nodeIds: [...order] });
+  }
+  return order.map((nodeId) => ({ nodeId, sessions: acc.sessionsOf(nodeId) }));
+}
+
+/** Runs `work` with the given client, or with one created for the call and closed after it. */
+export async function withClient<T>(
+  options: Pick<ScanOptions, "client" | "clientOptions">,
+  work: (client: SessionsClient) => Promise<T>,
+): Promise<T> {
+  if (options.client) return work(options.client);
+  const client = createClient(options.clientOptions ?? {});
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Validates scan options; throws a ValidationError naming the field before anything remote happens. */
+export function validateScanOptions(options: ScanOptions): ScanInput {
+  const input = parseInput(ScanInputSchema, dataOf(options));
+  return { ...input, nodeIds: dedupe(input.nodeIds) };
+}
+
+/** A fresh snapshot of the instance's sessions: totals, capped maps, idle buckets, the most idle sessions. */
+export async function scanSessions(options: ScanOptions): Promise<SessionSnapshot> {
+  const input = validateScanOptions(options);
+  const engine = input.engine ?? "dcs";
+  const call: CallOptions = options.signal ? { signal: options.signal } : {};
+  return withClient(options, async (client) => {
+    const targets =
+      engine === "dcs"
+        ? await resolveDcsNodes(client, input.instanceId, input.nodeIds, call, options.onProgress)
+        : input.nodeIds?.map((nodeId) => ({ nodeId }));
+    return takeSnapshot({
+      client,
+      instanceId: input.instanceId,
+      engine,
+      targets,
+      cleanCache: input.cleanCache ?? true,
+      rescan: input.rescan ?? true,
+      addr: input.addr,
+      topN: input.topN ?? DEFAULT_TOP_N,
+      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      timeoutMs: (input.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000,
+      call,
+      onProgress: options.onProgress,
+      now: options.now ?? (() => new Date()),
+    });
+  });
 }

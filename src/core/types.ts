@@ -52,6 +52,11 @@ export interface ScanOptions extends CommonOptions {
   addr?: string;
   /** How many of the most idle sessions to report, 0–100 (default 10). */
   topN?: number;
+  /**
+   * Scan the nodes first (default true). False skips the scan and its job and re-lists the cached lists as
+   * the last scan left them (every page, aggregated the same way): a Pulumi refresh counts without scanning.
+   */
+  rescan?: boolean;
 }
 
 export interface NodeSessions {
@@ -92,6 +97,11 @@ export interface SessionSnapshot {
   topIdle: SessionSummary[];
   /** When the scan ran (ISO 8601). */
   scannedAt: string;
+  /**
+   * Present only when a map's key space went past the exact-counting bound (100 000 distinct keys): the maps
+   * named here list lower bounds for their keys (their totals, `other` included, stay exact).
+   */
+  approximateMaps?: string[];
 }
 
 export interface MaintenanceWindow {

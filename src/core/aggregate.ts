@@ -1,0 +1,343 @@
+/**
+ * Streaming aggregation of sessions: feed them one at a time, read bounded figures at the end. Nothing here
+ * holds a session after `add` returns, except the N most idle (N ≤ 100) as small summaries.
+ */
+import type { ClientInfo, GeminiSession } from "../api/schemas";
+import {
+  DEFAULT_TOP_N,
+  IDLE_BUCKETS,
+  MAP_CAP,
+  MAX_TOP_N,
+  OTHER_KEY,
+  type IdleBucket,
+  type SessionSummary,
+} from "./types";
+
+/** The key of an empty or absent value (a session without a name, a user, …). */
+export const NONE_KEY = "(none)";
+
+/** How many distinct keys a map counts exactly before it starts folding the smallest away. */
+export const DEFAULT_TRACKED_KEYS = 100_000;
+
+/** One session in the shape the accumulator reads, whichever API it came from. */
+export interface SessionFacts {
+  addr: string;
+  name: string;
+  user: string;
+  db: string;
+  cmd: string;
+  idleSeconds: number;
+  ageSeconds: number;
+  subscriptions: number;
+}
+
+function text(value: string | undefined): string {
+  return value === undefined || value === "" ? NONE_KEY : value;
+}
+
+function count(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** A DCS `ClientInfo`. `peer` stands in for `addr` when a proxy leaves `addr` empty. */
+export function factsOfClientInfo(c: ClientInfo): SessionFacts {
+  return {
+    addr: c.addr || c.peer || "",
+    name: text(c.name),
+    user: text(c.user),
+    db: text(c.db),
+    cmd: text(c.cmd),
+    idleSeconds: count(c.idle),
+    ageSeconds: count(c.age),
+    subscriptions: count(c.sub) + count(c.psub),
+  };
+}
+
+/** A GeminiDB session: no `user` field on that API, so every session counts under `(none)`. */
+export function factsOfGeminiSession(s: GeminiSession): SessionFacts {
+  return {
+    addr: s.addr ?? "",
+    name: text(s.name),
+    user: NONE_KEY,
+    db: text(s.db),
+    cmd: text(s.cmd),
+    idleSeconds: count(s.idle),
+    ageSeconds: count(s.age),
+    subscriptions: count(s.sub) + count(s.psub),
+  };
+}
+
+/**
+ * The client IP of an `ip:port` address: `10.0.0.1:5000` → `10.0.0.1`, `[::1]:5000` → `::1`, and the old
+ * unbracketed Redis form `::1:5000` → `::1` (Redis always appends the port). Empty → `(none)`.
+ */
+export function clientIpOf(addr: string): string {
+  if (!addr) return NONE_KEY;
+  if (addr.startsWith("[")) {
+    const close = addr.indexOf("]");
+    return close > 1 ? addr.slice(1, close) : addr;
+  }
+  const colon = addr.lastIndexOf(":");
+  if (colon <= 0) return addr;
+  return /^\d+$/.test(addr.slice(colon + 1)) ? addr.slice(0, colon) : addr;
+}
+
+/** `<1m`, `1m-10m`, `10m-1h`, `1h-24h`, `>=24h`: lower bounds inclusive. */
+export function idleBucketOf(idleSeconds: number): IdleBucket {
+  if (idleSeconds < 60) return "<1m";
+  if (idleSeconds < 600) return "1m-10m";
+  if (idleSeconds < 3600) return "10m-1h";
+  if (idleSeconds < 86_400) return "1h-24h";
+  return ">=24h";
+}
+
+/**
+ * Counts per key with a bound on the keys held. Exact while the distinct keys stay under `maxKeys`; past it,
+ * the smaller half of the keys is folded into a remainder so memory stays bounded, and a folded key that
+ * comes back starts again from zero (its count is then a lower bound). The grand total stays exact.
+ */
+export class BoundedCounter {
+  private counts = new Map<string, number>();
+  private folded = 0;
+  private total = 0;
+  /** True once any key was folded away: the listed counts are then lower bounds. */
+  approximate = false;
+
+  constructor(private readonly maxKeys: number = DEFAULT_TRACKED_KEYS) {}
+
+  add(key: string, n = 1): void {
+    this.total += n;
+    const current = this.counts.get(key);
+    if (current !== undefined) {
+      this.counts.set(key, current + n);
+      return;
+    }
+    if (this.counts.size >= this.maxKeys) this.fold();
+    this.counts.set(key, n);
+  }
+
+  /** How many keys are held now (≤ maxKeys). */
+  get trackedKeys(): number {
+    return this.counts.size;
+  }
+
+  /** Drops the keys at or below the median count (at least half of them), keeping their sum in `folded`. */
+  private fold(): void {
+    const sorted = [...this.counts.values()].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    for (const [key, n] of this.counts) {
+      if (n <= median) {
+        this.folded += n;
+        this.counts.delete(key);
+      }
+    }
+    this.approximate = true;
+  }
+
+  /**
+   * The `limit` largest keys (ties by key, ascending), then `other` with everything else when non-zero. A real
+   * key named `other` is never listed apart: it is part of `other`.
+   */
+  top(limit: number = MAP_CAP): Record<string, number> {
+    const entries = [...this.counts].filter(([key]) => key !== OTHER_KEY);
+    entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const out: Record<string, number> = {};
+    let listed = 0;
+    for (const [key, n] of entries.slice(0, limit)) {
+      out[key] = n;
+      listed += n;
+    }
+    if (this.total > listed) out[OTHER_KEY] = this.total - listed;
+    return out;
+  }
+}
+
+interface Ranked {
+  summary: SessionSummary;
+  seq: number;
+}
+
+/** Which of two sessions ranks higher among the most idle: more idle first, then node, address, arrival. */
+function ranksAbove(a: Ranked, b: Ranked): boolean {
+  const x = a.summary;
+  const y = b.summary;
+  if (x.idleSeconds !== y.idleSeconds) return x.idleSeconds > y.idleSeconds;
+  if (x.nodeId !== y.nodeId) return x.nodeId < y.nodeId;
+  if (x.addr !== y.addr) return x.addr < y.addr;
+  return a.seq < b.seq;
+}
+
+/** The N highest-ranked sessions seen, in a min-heap whose root is the lowest-ranked kept. */
+export class TopIdle {
+  private heap: Ranked[] = [];
+  private seq = 0;
+
+  constructor(private readonly size: number) {}
+
+  offer(nodeId: string, facts: SessionFacts): void {
+    if (this.size === 0) return;
+    const candidate: Ranked = { summary: summaryOf(nodeId, facts), seq: this.seq++ };
+    if (this.heap.length < this.size) {
+      this.heap.push(candidate);
+      this.siftUp(this.heap.length - 1);
+    } else if (ranksAbove(candidate, this.heap[0]!)) {
+      this.heap[0] = candidate;
+      this.siftDown(0);
+    }
+  }
+
+  /** Most idle first. */
+  list(): SessionSummary[] {
+    return [...this.heap].sort((a, b) => (ranksAbove(a, b) ? -1 : 1)).map((r) => r.summary);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!ranksAbove(h[parent]!, h[i]!)) break;
+      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      i = parent;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let lowest = i;
+      if (l < h.length && ranksAbove(h[lowest]!, h[l]!)) lowest = l;
+      if (r < h.length && ranksAbove(h[lowest]!, h[r]!)) lowest = r;
+      if (lowest === i) return;
+      [h[lowest], h[i]] = [h[i]!, h[lowest]!];
+      i = lowest;
+    }
+  }
+}
+
+function summaryOf(nodeId: string, f: SessionFacts): SessionSummary {
+  return {
+    nodeId,
+    addr: f.addr,
+    name: f.name,
+    user: f.user,
+    db: f.db,
+    cmd: f.cmd,
+    idleSeconds: f.idleSeconds,
+    ageSeconds: f.ageSeconds,
+  };
+}
+
+/** The aggregate part of a SessionSnapshot. */
+export interface SessionAggregate {
+  totalSessions: number;
+  /** Sessions per node id, in the order nodes were first seen. */
+  perNode: Record<string, number>;
+  byClientIp: Record<string, number>;
+  byUser: Record<string, number>;
+  byDb: Record<string, number>;
+  byCommand: Record<string, number>;
+  byName: Record<string, number>;
+  idleBuckets: Record<IdleBucket, number>;
+  maxIdleSeconds: number;
+  maxAgeSeconds: number;
+  subscribers: number;
+  topIdle: SessionSummary[];
+  /** The maps whose key space went past the tracking bound: their listed counts are lower bounds. */
+  approximateMaps: string[];
+}
+
+export interface AccumulatorOptions {
+  /** How many of the most idle sessions to keep, 0–100 (default 10). */
+  topN?: number;
+  /** Keys each `by*` map lists before `other` (default 20). */
+  mapCap?: number;
+  /** Distinct keys each map counts exactly before folding (default 100 000). */
+  trackedKeys?: number;
+}
+
+const MAP_NAMES = ["byClientIp", "byUser", "byDb", "byCommand", "byName"] as const;
+type MapName = (typeof MAP_NAMES)[number];
+
+/** Feed sessions with `add`; read the figures with `result`. Memory is bounded by the options, not the feed. */
+export class SessionAccumulator {
+  private total = 0;
+  private readonly perNode = new Map<string, number>();
+  private readonly maps: Record<MapName, BoundedCounter>;
+  private readonly idle = Object.fromEntries(IDLE_BUCKETS.map((b) => [b, 0])) as Record<IdleBucket, number>;
+  private maxIdle = 0;
+  private maxAge = 0;
+  private subscribers = 0;
+  private readonly topIdle: TopIdle;
+  private readonly mapCap: number;
+
+  constructor(options: AccumulatorOptions = {}) {
+    const topN = options.topN ?? DEFAULT_TOP_N;
+    if (!Number.isInteger(topN) || topN < 0 || topN > MAX_TOP_N) {
+      throw new RangeError(`topN must be an integer from 0 to ${MAX_TOP_N}`);
+    }
+    this.topIdle = new TopIdle(topN);
+    this.mapCap = options.mapCap ?? MAP_CAP;
+    const tracked = Math.max(options.trackedKeys ?? DEFAULT_TRACKED_KEYS, this.mapCap + 1);
+    this.maps = {
+      byClientIp: new BoundedCounter(tracked),
+      byUser: new BoundedCounter(tracked),
+      byDb: new BoundedCounter(tracked),
+      byCommand: new BoundedCounter(tracked),
+      byName: new BoundedCounter(tracked),
+    };
+  }
+
+  /** Registers a node so that it is listed (with 0) even when it has no session. */
+  addNode(nodeId: string): void {
+    if (!this.perNode.has(nodeId)) this.perNode.set(nodeId, 0);
+  }
+
+  add(nodeId: string, f: SessionFacts): void {
+    this.total++;
+    this.perNode.set(nodeId, (this.perNode.get(nodeId) ?? 0) + 1);
+    this.maps.byClientIp.add(clientIpOf(f.addr));
+    this.maps.byUser.add(f.user);
+    this.maps.byDb.add(f.db);
+    this.maps.byCommand.add(f.cmd);
+    this.maps.byName.add(f.name);
+    this.idle[idleBucketOf(f.idleSeconds)]++;
+    if (f.idleSeconds > this.maxIdle) this.maxIdle = f.idleSeconds;
+    if (f.ageSeconds > this.maxAge) this.maxAge = f.ageSeconds;
+    if (f.subscriptions > 0) this.subscribers++;
+    this.topIdle.offer(nodeId, f);
+  }
+
+  /** The largest number of keys any map holds now (for tests of the memory bound). */
+  get trackedKeys(): number {
+    return Math.max(...MAP_NAMES.map((m) => this.maps[m].trackedKeys));
+  }
+
+  /** Sessions counted so far on one node. */
+  sessionsOf(nodeId: string): number {
+    return this.perNode.get(nodeId) ?? 0;
+  }
+
+  get totalSessions(): number {
+    return this.total;
+  }
+
+  result(): SessionAggregate {
+    return {
+      totalSessions: this.total,
+      perNode: Object.fromEntries(this.perNode),
+      byClientIp: this.maps.byClientIp.top(this.mapCap),
+      byUser: this.maps.byUser.top(this.mapCap),
+      byDb: this.maps.byDb.top(this.mapCap),
+      byCommand: this.maps.byCommand.top(this.mapCap),
+      byName: this.maps.byName.top(this.mapCap),
+      idleBuckets: { ...this.idle },
+      maxIdleSeconds: this.maxIdle,
+      maxAgeSeconds: this.maxAge,
+      subscribers: this.subscribers,
+      topIdle: this.topIdle.list(),
+      approximateMaps: MAP_NAMES.filter((m) => this.maps[m].approximate),
+    };
+  }
+}

@@ -1,0 +1,280 @@
+import {
+  BoundedCounter,
+  NONE_KEY,
+  SessionAccumulator,
+  clientIpOf,
+  factsOfClientInfo,
+  factsOfGeminiSession,
+  idleBucketOf,
+  type SessionFacts,
+} from "../../src/core/aggregate";
+
+function facts(over: Partial<SessionFacts> = {}): SessionFacts {
+  return {
+    addr: "10.0.0.1:5000",
+    name: NONE_KEY,
+    user: "default",
+    db: "0",
+    cmd: "get",
+    idleSeconds: 0,
+    ageSeconds: 0,
+    subscriptions: 0,
+    ...over,
+  };
+}
+
+describe("clientIpOf", () => {
+  it.each([
+    ["10.1.2.3:51234", "10.1.2.3"],
+    ["[::1]:6379", "::1"],
+    ["[2001:db8::5]:40000", "2001:db8::5"],
+    ["2001:db8::5:40000", "2001:db8::5"], // old unbracketed Redis form: the last segment is the port
+    ["/tmp/redis.sock:0", "/tmp/redis.sock"],
+    ["10.1.2.3", "10.1.2.3"],
+    ["", NONE_KEY],
+  ])("%j → %j", (addr, ip) => {
+    expect(clientIpOf(addr)).toBe(ip);
+  });
+});
+
+describe("idleBucketOf: lower bounds are inclusive", () => {
+  it.each([
+    [0, "<1m"],
+    [59, "<1m"],
+    [60, "1m-10m"],
+    [599, "1m-10m"],
+    [600, "10m-1h"],
+    [3599, "10m-1h"],
+    [3600, "1h-24h"],
+    [86_399, "1h-24h"],
+    [86_400, ">=24h"],
+    [10_000_000, ">=24h"],
+  ])("%d s → %s", (idle, bucket) => {
+    expect(idleBucketOf(idle)).toBe(bucket);
+  });
+});
+
+describe("mapping the two APIs", () => {
+  it("reads a DCS ClientInfo, with empty fields as (none) and peer when addr is empty", () => {
+    const f = factsOfClientInfo({
+      addr: "",
+      peer: "[::1]:7000",
+      name: "",
+      user: "app",
+      db: "3",
+      cmd: "blpop",
+      idle: 70,
+      age: 900,
+      sub: 1,
+      psub: 0,
+    });
+    expect(f).toEqual({
+      addr: "[::1]:7000",
+      name: NONE_KEY,
+      user: "app",
+      db: "3",
+      cmd: "blpop",
+      idleSeconds: 70,
+      ageSeconds: 900,
+      subscriptions: 1,
+    });
+  });
+
+  it("reads a GeminiDB session, which has no user", () => {
+    const f = factsOfGeminiSession({
+      id: "1",
+      addr: "10.0.0.9:1",
+      name: "w",
+      cmd: "ping",
+      db: "0",
+      idle: 5,
+      age: 6,
+      psub: 2,
+    });
+    expect(f.user).toBe(NONE_KEY);
+    expect(f.subscriptions).toBe(2);
+    expect(f.idleSeconds).toBe(5);
+  });
+
+  it("treats absent or negative numbers as 0", () => {
+    const f = factsOfClientInfo({ addr: "1.1.1.1:1", idle: undefined, age: -5 });
+    expect(f.idleSeconds).toBe(0);
+    expect(f.ageSeconds).toBe(0);
+  });
+});
+
+describe("SessionAccumulator", () => {
+  it("counts totals, nodes, idle buckets at their boundaries, maxima and subscribers", () => {
+    const acc = new SessionAccumulator();
+    acc.addNode("empty-node");
+    const idles = [0, 59, 60, 599, 600, 3599, 3600, 86_399, 86_400];
+    idles.forEach((idle, i) =>
+      acc.add(
+        i % 2 ? "n1" : "n2",
+        facts({ idleSeconds: idle, ageSeconds: idle + 10, subscriptions: i % 3 === 0 ? 1 : 0 }),
+      ),
+    );
+    const r = acc.result();
+    expect(r.totalSessions).toBe(9);
+    expect(r.perNode).toEqual({ "empty-node": 0, n2: 5, n1: 4 });
+    expect(r.idleBuckets).toEqual({ "<1m": 2, "1m-10m": 2, "10m-1h": 2, "1h-24h": 2, ">=24h": 1 });
+    expect(r.maxIdleSeconds).toBe(86_400);
+    expect(r.maxAgeSeconds).toBe(86_410);
+    expect(r.subscribers).toBe(3);
+    expect(r.approximateMaps).toEqual([]);
+  });
+
+  it("keeps the 20 largest keys of each map plus other, largest first, ties by key", () => {
+    const acc = new SessionAccumulator();
+    // 30 users: user-00 has 30 sessions, user-01 29, … user-29 1.
+    for (let u = 0; u < 30; u++) {
+      for (let k = 0; k < 30 - u; k++) acc.add("n1", facts({ user: `user-${String(u).padStart(2, "0")}` }));
+    }
+    // Two tied names.
+    acc.add("n1", facts({ name: "b" }));
+    acc.add("n1", facts({ name: "a" }));
+    const r = acc.result();
+    const keys = Object.keys(r.byUser);
+    expect(keys).toHaveLength(21);
+    expect(keys[0]).toBe("user-00");
+    expect(keys[19]).toBe("user-19");
+    expect(keys[20]).toBe("other");
+    expect(r.byUser["user-00"]).toBe(30);
+    expect(r.byUser["user-19"]).toBe(11);
+    // other = 10+9+…+1 of the users past the 20th, +2 sessions of "default".
+    expect(r.byUser.other).toBe(55 + 2);
+    expect(Object.values(r.byUser).reduce((a, b) => a + b, 0)).toBe(r.totalSessions);
+    expect(Object.keys(r.byName)).toEqual([NONE_KEY, "a", "b"]);
+  });
+
+  it("has no other key when everything is listed", () => {
+    const acc = new SessionAccumulator();
+    acc.add("n1", facts({ db: "0" }));
+    acc.add("n1", facts({ db: "1" }));
+    expect(acc.result().byDb).toEqual({ "0": 1, "1": 1 });
+  });
+
+  it("folds a real key named other into other rather than listing it twice", () => {
+    const acc = new SessionAccumulator({ mapCap: 1 });
+    acc.add("n1", facts({ name: "other" }));
+    acc.add("n1", facts({ name: "web" }));
+    acc.add("n1", facts({ name: "web" }));
+    acc.add("n1", facts({ name: "cron" }));
+    expect(acc.result().byName).toEqual({ web: 2, other: 2 });
+  });
+
+  it("groups by client IP, IPv6 included", () => {
+    const acc = new SessionAccumulator();
+    for (const addr of ["[::1]:1", "[::1]:2", "10.0.0.1:1", "10.0.0.1:2", "10.0.0.1:3", ""])
+      acc.add("n1", facts({ addr }));
+    expect(acc.result().byClientIp).toEqual({ "10.0.0.1": 3, "::1": 2, [NONE_KEY]: 1 });
+  });
+
+  it("keeps the N most idle, most idle first, with a stable tie-break (node, address)", () => {
+    const acc = new SessionAccumulator({ topN: 3 });
+    acc.add("n2", facts({ addr: "10.0.0.2:1", idleSeconds: 500 }));
+    acc.add("n1", facts({ addr: "10.0.0.9:1", idleSeconds: 500 }));
+    acc.add("n1", facts({ addr: "10.0.0.1:1", idleSeconds: 500 }));
+    acc.add("n1", facts({ addr: "10.0.0.3:1", idleSeconds: 10 }));
+    acc.add("n3", facts({ addr: "10.0.0.4:1", idleSeconds: 9000 }));
+    const top = acc.result().topIdle;
+    expect(top.map((s) => [s.nodeId, s.addr, s.idleSeconds])).toEqual([
+      ["n3", "10.0.0.4:1", 9000],
+      ["n1", "10.0.0.1:1", 500],
+      ["n1", "10.0.0.9:1", 500],
+    ]);
+  });
+
+  it("gives the same top list whatever the arrival order", () => {
+    const items = Array.from({ length: 200 }, (_, i) => ({
+      node: `n${i % 3}`,
+      f: facts({ addr: `10.0.${i % 7}.${i}:1`, idleSeconds: i % 13 }),
+    }));
+    const a = new SessionAccumulator({ topN: 10 });
+    const b = new SessionAccumulator({ topN: 10 });
+    items.forEach((x) => a.add(x.node, x.f));
+    [...items].reverse().forEach((x) => b.add(x.node, x.f));
+    expect(a.result().topIdle).toEqual(b.result().topIdle);
+    expect(a.result().topIdle.every((s) => s.idleSeconds === 12)).toBe(true);
+  });
+
+  it("bounds top N: at most 100, default 10, 0 keeps none", () => {
+    const feed = (acc: SessionAccumulator): SessionAccumulator => {
+      for (let i = 0; i < 500; i++) acc.add("n1", facts({ addr: `10.0.0.1:${i}`, idleSeconds: i }));
+      return acc;
+    };
+    expect(feed(new SessionAccumulator()).result().topIdle).toHaveLength(10);
+    const hundred = feed(new SessionAccumulator({ topN: 100 })).result().topIdle;
+    expect(hundred).toHaveLength(100);
+    expect(hundred[0]!.idleSeconds).toBe(499);
+    expect(hundred[99]!.idleSeconds).toBe(400);
+    expect(feed(new SessionAccumulator({ topN: 0 })).result().topIdle).toEqual([]);
+    expect(() => new SessionAccumulator({ topN: 101 })).toThrow(RangeError);
+  });
+});
+
+describe("BoundedCounter", () => {
+  it("is exact under its bound", () => {
+    const c = new BoundedCounter(10);
+    for (let i = 0; i < 10; i++) for (let k = 0; k <= i; k++) c.add(`k${i}`);
+    expect(c.approximate).toBe(false);
+    expect(c.top(3)).toEqual({ k9: 10, k8: 9, k7: 8, other: 28 });
+  });
+
+  it("folds the smaller half past its bound and keeps the total exact", () => {
+    const c = new BoundedCounter(4);
+    c.add("big", 100);
+    c.add("mid", 50);
+    c.add("a");
+    c.add("b");
+    c.add("c"); // fifth key: folds a and b (at or below the median)
+    expect(c.trackedKeys).toBeLessThanOrEqual(4);
+    expect(c.approximate).toBe(true);
+    expect(c.top(2)).toEqual({ big: 100, mid: 50, other: 3 });
+  });
+});
+
+describe("memory bound", () => {
+  it("1,000,000 sessions with 200,000 distinct IPs: maps stay capped, totals and heavy hitters exact", () => {
+    const trackedKeys = 100_000;
+    const acc = new SessionAccumulator({ trackedKeys, topN: 100 });
+    let maxTracked = 0;
+    const heavy = ["192.168.0.1", "192.168.0.2", "192.168.0.3"];
+    let heavyCount = 0;
+    let spread = 0;
+    const distinct = new Set<string>(); // the test's own check of the key space, not the code's
+    for (let i = 0; i < 1_000_000; i++) {
+      // Every 10th session comes from one of three heavy clients; the rest spread over 200k addresses.
+      let ip: string;
+      if (i % 10 === 0) ip = heavy[heavyCount++ % 3]!;
+      else {
+        const k = spread++ % 200_000;
+        ip = `10.${k >> 16}.${(k >> 8) & 255}.${k & 255}`;
+        distinct.add(ip);
+      }
+      acc.add(
+        `node-${i % 4}`,
+        facts({ addr: `${ip}:${i % 60_000}`, idleSeconds: i % 90_000, user: `u${i % 50}` }),
+      );
+      if (i % 50_000 === 0) maxTracked = Math.max(maxTracked, acc.trackedKeys);
+    }
+    maxTracked = Math.max(maxTracked, acc.trackedKeys);
+    const r = acc.result();
+    expect(distinct.size).toBe(200_000);
+    expect(maxTracked).toBeLessThanOrEqual(trackedKeys);
+    expect(r.totalSessions).toBe(1_000_000);
+    expect(Object.values(r.perNode).reduce((a, b) => a + b, 0)).toBe(1_000_000);
+    expect(Object.keys(r.byClientIp)).toHaveLength(21);
+    expect(Object.values(r.byClientIp).reduce((a, b) => a + b, 0)).toBe(1_000_000);
+    // The heavy clients were never folded away: their counts are exact.
+    expect(r.byClientIp["192.168.0.1"]).toBe(33_334);
+    expect(r.byClientIp["192.168.0.2"]).toBe(33_333);
+    expect(r.byClientIp["192.168.0.3"]).toBe(33_333);
+    expect(r.approximateMaps).toEqual(["byClientIp"]);
+    // 50 users is far under the bound: exact.
+    expect(r.byUser.u0).toBe(20_000);
+    expect(r.topIdle).toHaveLength(100);
+    expect(r.topIdle[0]!.idleSeconds).toBe(89_999);
+    expect(JSON.stringify(r).length).toBeLessThan(40_000);
+  });
+});
