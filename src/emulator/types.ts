@@ -19,6 +19,11 @@ export interface NodeBackend {
   killAll(): Promise<number>;
   /** Kills the sessions with these `ip:port` addresses; returns how many were found and killed. */
   killByAddrs(addrs: string[]): Promise<number>;
+  /**
+   * Kills the sessions with these client ids (GeminiDB `session_ids`); returns how many. Optional: without it
+   * the emulator looks the ids up in a fresh snapshot and kills by address.
+   */
+  killByIds?(ids: string[]): Promise<number>;
   /** Frees what the backend holds (connections). */
   close(): Promise<void>;
 }
@@ -33,6 +38,12 @@ export interface NodeSpec {
   type: "proxy" | "master" | "slave";
   /** Where the sessions come from; a node without one (a data node behind proxies) has no sessions. */
   backend?: NodeBackend;
+  /** Shown by `logical-nodes` (defaults derived from the node's position). */
+  name?: string;
+  ip?: string;
+  port?: number;
+  /** The shard (group) the node belongs to; a master and its slaves share one. */
+  groupName?: string;
 }
 
 export interface InstanceSpec {
@@ -104,6 +115,10 @@ export interface EmulatorOptions {
   seed?: number;
   /** Largest tolerated `X-Sdk-Date` skew (default 15 minutes). */
   maxClockSkewMs?: number;
+  /** Engine of the instance built from `redis` or `synthetic` (default `dcs`: served under `/v2`). */
+  engine?: "dcs" | "geminidb";
+  /** The emulator's clock in epoch ms (default `Date.now`): signature dates and job times read it. */
+  now?: () => number;
 }
 
 /** Calls received, per operation, counted whether they succeeded or not. */

@@ -1,0 +1,414 @@
+/**
+ * The API operations of DESIGN §1: routing, validation with the strict request schemas, and the answers of
+ * DCS v2 and GeminiDB v3 over the emulator's instances. Transport concerns (auth, faults, sockets) live in
+ * server.ts.
+ */
+import type { z } from "zod";
+import {
+  GeminiCloseNodeSessionsBodySchema,
+  GeminiNodeSessionsQuerySchema,
+  IdSchema,
+  KillAllBodySchema,
+  KillClientsBodySchema,
+  ListClientsQuerySchema,
+  OPERATIONS,
+  ScanClientsBodySchema,
+  toValidationError,
+  type ClientInfo,
+  type OperationName,
+} from "../api/schemas";
+import type { JobBook, JobFault } from "./jobs";
+import { Snapshot } from "./snapshot";
+import type { InstanceSpec, NodeSpec, SessionView } from "./types";
+
+export interface NodeState {
+  spec: NodeSpec;
+  instance: InstanceState;
+  /** The cached list that the last finished scan left (DCS); absent before any scan. */
+  snapshot?: Snapshot;
+}
+
+export interface InstanceState {
+  spec: InstanceSpec;
+  nodes: NodeState[];
+}
+
+export interface EmulatorState {
+  projectId: string;
+  instances: Map<string, InstanceState>;
+  jobs: JobBook;
+  now: () => number;
+}
+
+/** Error codes: APIGW.* and DCS.4957 are the real service's; the others are the emulator's own. */
+export const ERROR_CODES = {
+  dcs: { invalid: "DCS.4000", notFound: "DCS.4004", internal: "DCS.5000" },
+  geminidb: { invalid: "DBS.4000", notFound: "DBS.4004", internal: "DBS.5000" },
+  noSuchApi: "APIGW.0101",
+} as const;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    readonly errorMsg: string,
+  ) {
+    super(`${status} ${errorCode} ${errorMsg}`);
+  }
+}
+
+export interface RouteMatch {
+  operation: OperationName;
+  params: Record<string, string>;
+}
+
+const ROUTES = (Object.keys(OPERATIONS) as OperationName[]).map((operation) => {
+  const { method, path } = OPERATIONS[operation];
+  const names: string[] = [];
+  const pattern = path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  return { operation, method, regex: new RegExp(`^${pattern}/?$`), names };
+});
+
+/** The operation a method and path call, with its path parameters (decoded); undefined when none. */
+export function matchRoute(method: string, pathname: string): RouteMatch | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const m = route.regex.exec(pathname);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    route.names.forEach((name, i) => {
+      const raw = m[i + 1] ?? "";
+      try {
+        params[name] = decodeURIComponent(raw);
+      } catch {
+        params[name] = raw;
+      }
+    });
+    return { operation: route.operation, params };
+  }
+  return undefined;
+}
+
+export interface RouteRequest {
+  match: RouteMatch;
+  query: URLSearchParams;
+  body: Buffer;
+  /** A job fault to apply to the job this call starts. */
+  jobFault?: JobFault;
+}
+
+export interface RouteResult {
+  status: number;
+  /** Serialised as JSON; absent for 204. */
+  body?: unknown;
+}
+
+type Engine = "dcs" | "geminidb";
+
+function engineOf(operation: OperationName): Engine {
+  return OPERATIONS[operation].path.startsWith("/v3/") ? "geminidb" : "dcs";
+}
+
+/** Runs one API operation. Throws HttpError for every documented failure. */
+export async function handleRoute(state: EmulatorState, req: RouteRequest): Promise<RouteResult> {
+  const { operation, params } = req.match;
+  const engine = engineOf(operation);
+  if (params["project_id"] !== state.projectId) {
+    throw new HttpError(
+      404,
+      ERROR_CODES[engine].notFound,
+      `project ${params["project_id"] ?? ""} is not known here (this emulator serves project ${state.projectId})`,
+    );
+  }
+  switch (operation) {
+    case "listNodes":
+      return listNodes(instanceOf(state, params, engine));
+    case "scanClients":
+      return scanClients(state, instanceOf(state, params, engine), req);
+    case "listClients":
+      return listClients(instanceOf(state, params, engine), req);
+    case "killAllClients":
+      return killAllClients(state, instanceOf(state, params, engine), req);
+    case "killClients":
+      return killClients(instanceOf(state, params, engine), req);
+    case "showJob":
+      return showJob(state, params["job_id"] ?? "");
+    case "geminidbListSessions":
+      return geminidbListSessions(instanceOf(state, params, engine), req);
+    case "geminidbCloseSessions":
+      return geminidbCloseSessions(instanceOf(state, params, engine), req);
+    case "geminidbListNodeSessions":
+      return geminidbListNodeSessions(state, params["node_id"] ?? "", req);
+    case "geminidbCloseNodeSessions":
+      return geminidbCloseNodeSessions(state, params["node_id"] ?? "", req);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lookups and validation
+// ---------------------------------------------------------------------------------------------------------
+
+function instanceOf(state: EmulatorState, params: Record<string, string>, engine: Engine): InstanceState {
+  const id = params["instance_id"] ?? "";
+  const instance = state.instances.get(id);
+  if (!instance || instance.spec.engine !== engine) {
+    const kind = engine === "dcs" ? "DCS" : "GeminiDB Redis";
+    throw new HttpError(404, ERROR_CODES[engine].notFound, `${kind} instance ${id} does not exist`);
+  }
+  return instance;
+}
+
+function nodeOf(instance: InstanceState, nodeId: string, engine: Engine): NodeState {
+  const node = instance.nodes.find((n) => n.spec.nodeId === nodeId);
+  if (!node) {
+    throw new HttpError(
+      404,
+      ERROR_CODES[engine].notFound,
+      `node ${nodeId} does not exist in instance ${instance.spec.instanceId}`,
+    );
+  }
+  return node;
+}
+
+function geminidbNode(state: EmulatorState, nodeId: string): NodeState {
+  for (const instance of state.instances.values()) {
+    if (instance.spec.engine !== "geminidb") continue;
+    const node = instance.nodes.find((n) => n.spec.nodeId === nodeId);
+    if (node) return node;
+  }
+  throw new HttpError(404, ERROR_CODES.geminidb.notFound, `node ${nodeId} does not exist`);
+}
+
+/** Validates with a strict schema; a failure is a 400 naming the parameter and what is allowed. */
+function validate<S extends z.ZodType>(schema: S, value: unknown, engine: Engine): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const error = toValidationError(result.error);
+  throw new HttpError(400, ERROR_CODES[engine].invalid, `Invalid parameter ${error.message}`);
+}
+
+function jsonBody(body: Buffer, engine: Engine): unknown {
+  const text = body.toString("utf8").trim();
+  if (text === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, ERROR_CODES[engine].invalid, "Invalid request body: it is not valid JSON");
+  }
+}
+
+/** Query parameters as an object; integer-looking values become numbers so the schemas can check ranges. */
+function queryObject(query: URLSearchParams, numeric: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of query) {
+    if (key in out) continue; // the first of repeated parameters wins
+    out[key] = numeric.includes(key) && /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+/** Nodes that hold sessions: the proxies when the instance has some, else every data node. */
+function sessionNodes(instance: InstanceState): NodeState[] {
+  const proxies = instance.nodes.filter((n) => n.spec.role === "redis-proxy");
+  return proxies.length > 0 ? proxies : instance.nodes;
+}
+
+const EMPTY_VIEW: SessionView = { count: 0, at: () => ({}) };
+
+async function liveView(node: NodeState): Promise<SessionView> {
+  return node.spec.backend ? node.spec.backend.snapshot() : EMPTY_VIEW;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DCS v2
+// ---------------------------------------------------------------------------------------------------------
+
+function listNodes(instance: InstanceState): RouteResult {
+  const nodes = instance.nodes.map((node, i) => {
+    const spec = node.spec;
+    const group = spec.groupName ?? (spec.role === "redis-proxy" ? "proxy" : `group-${i}`);
+    return {
+      node_id: spec.nodeId,
+      logical_node_id: `${spec.nodeId.slice(0, 8)}-logical-${i}`,
+      name: spec.name ?? `${spec.type}-${i}`,
+      status: "Active",
+      az_code: "az1",
+      node_role: spec.role,
+      node_type: spec.type,
+      node_ip: spec.ip ?? `192.168.0.${10 + i}`,
+      node_port: spec.port ?? 6379,
+      group_id: `group-id-${group}`,
+      group_name: group,
+    };
+  });
+  return { status: 200, body: { instance_id: instance.spec.instanceId, total: nodes.length, nodes } };
+}
+
+function scanClients(state: EmulatorState, instance: InstanceState, req: RouteRequest): RouteResult {
+  const body = validate(ScanClientsBodySchema, jsonBody(req.body, "dcs"), "dcs");
+  const node = nodeOf(instance, body.node_id, "dcs");
+  // Only an explicit clean_cache: false keeps the cached list; a scan re-reads the node otherwise.
+  const keep = body.clean_cache === false && node.snapshot !== undefined;
+  const jobId = state.jobs.start(
+    "ScanClients",
+    async () => {
+      if (keep) return;
+      const view = await liveView(node);
+      return () => {
+        node.snapshot = new Snapshot(view, new Date(state.now()).toISOString());
+      };
+    },
+    req.jobFault,
+  );
+  return { status: 200, body: { job_id: jobId } };
+}
+
+function listClients(instance: InstanceState, req: RouteRequest): RouteResult {
+  const query = validate(ListClientsQuerySchema, queryObject(req.query, ["offset", "limit"]), "dcs");
+  const node = nodeOf(instance, query.node_id, "dcs");
+  if (!node.snapshot) {
+    throw new HttpError(
+      500,
+      ERROR_CODES.dcs.internal,
+      `no session list is cached for node ${query.node_id}: scan it first (POST .../clients)`,
+    );
+  }
+  const page = node.snapshot.page(query);
+  return { status: 200, body: { time: node.snapshot.time, clients: page.clients, count: page.count } };
+}
+
+function killAllClients(state: EmulatorState, instance: InstanceState, req: RouteRequest): RouteResult {
+  const body = validate(KillAllBodySchema, jsonBody(req.body, "dcs"), "dcs");
+  const targets =
+    body.kill_all_nodes === true ? instance.nodes : [nodeOf(instance, body.node_id ?? "", "dcs")];
+  const jobId = state.jobs.start(
+    "KillAllClients",
+    async () => {
+      for (const node of targets) await node.spec.backend?.killAll();
+    },
+    req.jobFault,
+  );
+  return { status: 200, body: { job_id: jobId } };
+}
+
+async function killClients(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
+  const body = validate(KillClientsBodySchema, jsonBody(req.body, "dcs"), "dcs");
+  const node = nodeOf(instance, body.node_id, "dcs");
+  await node.spec.backend?.killByAddrs(body.client_addrs);
+  return { status: 204 };
+}
+
+function showJob(state: EmulatorState, jobId: string): RouteResult {
+  const job = state.jobs.show(jobId);
+  if (!job) throw new HttpError(404, ERROR_CODES.dcs.notFound, `job ${jobId} does not exist`);
+  return { status: 200, body: job };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// GeminiDB v3
+// ---------------------------------------------------------------------------------------------------------
+
+const GeminiInstanceQuerySchema = {
+  parse(query: URLSearchParams): string | undefined {
+    for (const key of query.keys()) {
+      if (key !== "node_id") {
+        throw new HttpError(
+          400,
+          ERROR_CODES.geminidb.invalid,
+          `Invalid parameter ${key}: is not a known field`,
+        );
+      }
+    }
+    const nodeId = query.get("node_id");
+    return nodeId === null ? undefined : validate(IdSchema, nodeId, "geminidb");
+  },
+};
+
+/** GeminiDB's session shape; numbers stay numbers, as the page's example sends them. */
+function geminiSession(client: ClientInfo): Record<string, unknown> {
+  const asNumber = (v: unknown) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v);
+  return {
+    id: asNumber(client.id),
+    name: client.name ?? "",
+    cmd: client.cmd ?? "",
+    age: client.age,
+    idle: client.idle,
+    db: asNumber(client.db),
+    addr: client.addr,
+    fd: asNumber(client.fd),
+    sub: client.sub ?? 0,
+    psub: client.psub ?? 0,
+    multi: client.multi ?? -1,
+  };
+}
+
+async function geminidbListSessions(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
+  const nodeId = GeminiInstanceQuerySchema.parse(req.query);
+  const nodes = nodeId === undefined ? sessionNodes(instance) : [nodeOf(instance, nodeId, "geminidb")];
+  const nodeSessions = [];
+  for (const node of nodes) {
+    const view = await liveView(node);
+    const sessions = [];
+    for (let i = 0; i < view.count; i++) sessions.push(geminiSession(view.at(i)));
+    nodeSessions.push({ node_id: node.spec.nodeId, total_count: view.count, sessions });
+  }
+  return { status: 200, body: { node_sessions: nodeSessions } };
+}
+
+async function geminidbCloseSessions(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
+  const nodeId = GeminiInstanceQuerySchema.parse(req.query);
+  const nodes = nodeId === undefined ? instance.nodes : [nodeOf(instance, nodeId, "geminidb")];
+  for (const node of nodes) await node.spec.backend?.killAll();
+  return { status: 200, body: {} };
+}
+
+async function geminidbListNodeSessions(
+  state: EmulatorState,
+  nodeId: string,
+  req: RouteRequest,
+): Promise<RouteResult> {
+  validate(IdSchema, nodeId, "geminidb");
+  const query = validate(
+    GeminiNodeSessionsQuerySchema,
+    queryObject(req.query, ["offset", "limit"]),
+    "geminidb",
+  );
+  const node = geminidbNode(state, nodeId);
+  const live = new Snapshot(await liveView(node), new Date(state.now()).toISOString());
+  const page = live.page({ offset: query.offset, limit: query.limit ?? 50, addrPrefix: query.addr_prefix });
+  return { status: 200, body: { total_count: page.count, sessions: page.clients.map(geminiSession) } };
+}
+
+async function geminidbCloseNodeSessions(
+  state: EmulatorState,
+  nodeId: string,
+  req: RouteRequest,
+): Promise<RouteResult> {
+  validate(IdSchema, nodeId, "geminidb");
+  const body = validate(GeminiCloseNodeSessionsBodySchema, jsonBody(req.body, "geminidb"), "geminidb");
+  const node = geminidbNode(state, nodeId);
+  const backend = node.spec.backend;
+  if (!backend) return { status: 200, body: {} };
+  if (body.is_all) {
+    await backend.killAll();
+  } else {
+    const ids = body.session_ids ?? [];
+    if (backend.killByIds) {
+      await backend.killByIds(ids);
+    } else {
+      // No id-based kill on this backend: find the ids' addresses in a fresh snapshot.
+      const wanted = new Set(ids);
+      const view = await backend.snapshot();
+      const addrs: string[] = [];
+      for (let i = 0; i < view.count; i++) {
+        const client = view.at(i);
+        if (client.id !== undefined && wanted.has(String(client.id)) && client.addr) addrs.push(client.addr);
+      }
+      if (addrs.length > 0) await backend.killByAddrs(addrs);
+    }
+  }
+  return { status: 200, body: {} };
+}
