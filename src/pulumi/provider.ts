@@ -1,0 +1,263 @@
+/**
+ * The dynamic provider behind `SessionScan` and `SessionPurge`: it translates the Pulumi lifecycle into
+ * `scanSessions` / `purgeSessions`. The dynamic-provider host reaches it through `dynamicProvider(kind)`
+ * (see serialized.ts); nothing here is serialized into the state.
+ */
+import { randomUUID } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import { CredentialsError, redact } from "../api/errors";
+import type { ClientOptions, Credentials } from "../api/types";
+import { purgeSessions } from "../core/purge";
+import { scanSessions } from "../core/scan";
+import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../core/types";
+import { MAX_TOP_N } from "../core/types";
+import {
+  checkInputs,
+  diffInputs,
+  pickInputs,
+  type ResourceKind,
+  type SessionPurgeInputs,
+  type SessionScanInputs,
+} from "./inputs";
+
+/** The `huaweicloud:*` stack config keys the provider reads (DESIGN §3). */
+export const CONFIG_KEYS = {
+  region: "huaweicloud:region",
+  accessKey: "huaweicloud:accessKey",
+  secretKey: "huaweicloud:secretKey",
+  securityToken: "huaweicloud:securityToken",
+  projectId: "huaweicloud:projectId",
+} as const;
+
+export type StackConfig = Partial<Record<keyof typeof CONFIG_KEYS, string>>;
+
+/** Environment variables that may hold a secret, redacted from every error the provider lets out. */
+const SECRET_ENV = [
+  "HW_SECRET_KEY",
+  "HUAWEICLOUD_SDK_SK",
+  "CLOUD_SDK_SK",
+  "HW_SECURITY_TOKEN",
+  "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+  "HW_AUTH_TOKEN",
+];
+
+export function readStackConfig(config: { get(key: string): unknown }): StackConfig {
+  const out: StackConfig = {};
+  for (const [name, key] of Object.entries(CONFIG_KEYS) as [keyof StackConfig, string][]) {
+    const value = config.get(key);
+    if (typeof value === "string" && value !== "") out[name] = value;
+    else if (typeof value === "number") out[name] = String(value);
+  }
+  return out;
+}
+
+/** Precedence (DESIGN §3): resource input > stack config > environment (the client reads the environment). */
+export function clientOptionsFor(
+  inputs: { region?: string; projectId?: string; endpoint?: string; geminidbEndpoint?: string },
+  config: StackConfig,
+  env: Record<string, string | undefined>,
+): ClientOptions {
+  let credentials: Credentials | undefined;
+  if (config.accessKey !== undefined || config.secretKey !== undefined) {
+    if (config.accessKey === undefined || config.secretKey === undefined) {
+      const missing = config.accessKey === undefined ? CONFIG_KEYS.accessKey : CONFIG_KEYS.secretKey;
+      throw new CredentialsError(
+        `the stack config sets only half of an access key pair; set ${missing} too`,
+        [CONFIG_KEYS.accessKey, CONFIG_KEYS.secretKey],
+      );
+    }
+    credentials = {
+      kind: "aksk",
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      securityToken: config.securityToken,
+    };
+  }
+  return {
+    region: inputs.region ?? config.region,
+    projectId: inputs.projectId ?? config.projectId,
+    endpoint: inputs.endpoint,
+    geminidbEndpoint: inputs.geminidbEndpoint,
+    credentials,
+    env,
+  };
+}
+
+/** The scan outputs of DESIGN §5, bounded whatever the number of sessions. */
+export function scanOutputs(s: SessionSnapshot): Record<string, unknown> {
+  return {
+    totalSessions: s.totalSessions,
+    nodes: s.nodes,
+    byClientIp: s.byClientIp,
+    byUser: s.byUser,
+    byDb: s.byDb,
+    byCommand: s.byCommand,
+    byName: s.byName,
+    idleBuckets: s.idleBuckets,
+    maxIdleSeconds: s.maxIdleSeconds,
+    maxAgeSeconds: s.maxAgeSeconds,
+    subscribers: s.subscribers,
+    topIdle: s.topIdle.slice(0, MAX_TOP_N),
+    scannedAt: s.scannedAt,
+  };
+}
+
+/** The purge outputs of DESIGN §5 (the before/after snapshots stay out of the state: they are large). */
+export function purgeOutputs(r: PurgeReport): Record<string, unknown> {
+  return {
+    status: r.status,
+    sessionsBefore: r.sessionsBefore,
+    sessionsAfter: r.sessionsAfter,
+    nodes: r.nodes,
+    jobIds: r.jobIds,
+    purgedAt: r.purgedAt,
+  };
+}
+
+/** Drops `undefined` (a protobuf Struct cannot carry it) and anything that is not plain data. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Operations the provider runs; tests pass their own. */
+export interface SessionOperations {
+  scanSessions(options: ScanOptions): Promise<SessionSnapshot>;
+  purgeSessions(options: PurgeOptions): Promise<PurgeReport>;
+}
+
+export class SessionProvider implements pulumi.dynamic.ResourceProvider {
+  private config: StackConfig = {};
+
+  constructor(
+    readonly kind: ResourceKind,
+    private readonly operations: SessionOperations = { scanSessions, purgeSessions },
+    /** Read at call time: the host's environment when it runs the operation, never a captured copy. */
+    private readonly env: () => Record<string, string | undefined> = () => process.env,
+  ) {}
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.config = readStackConfig(req.config);
+  }
+
+  async check(
+    _olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+  ): Promise<pulumi.dynamic.CheckResult> {
+    return { inputs: news, failures: checkInputs(this.kind, news) };
+  }
+
+  async diff(
+    _id: string,
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+  ): Promise<pulumi.dynamic.DiffResult> {
+    const d = diffInputs(this.kind, olds, news);
+    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+  }
+
+  async create(inputs: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
+    const prefix = this.kind === "SessionScan" ? "scan" : "purge";
+    return { id: `${prefix}-${randomUUID()}`, outs: await this.run(inputs) };
+  }
+
+  async update(
+    _id: string,
+    _olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+  ): Promise<pulumi.dynamic.UpdateResult> {
+    return { outs: await this.run(news) };
+  }
+
+  /** A refresh: a scan re-lists the cached lists without a new scan; a purge is history and stays as it is. */
+  async read(id: string, props: Record<string, unknown> = {}): Promise<pulumi.dynamic.ReadResult> {
+    if (this.kind === "SessionPurge") return { id, props };
+    const inputs = pickInputs(this.kind, props) as SessionScanInputs;
+    const snapshot = await this.guarded(() =>
+      this.operations.scanSessions({ ...this.scanOptions(inputs), rescan: false }),
+    );
+    return { id, props: plain({ ...inputs, ...scanOutputs(snapshot) }) };
+  }
+
+  /** Nothing remote, ever: a scan is a reading and a purge cannot be undone. */
+  async delete(): Promise<void> {}
+
+  private async run(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const inputs = pickInputs(this.kind, news);
+    if (this.kind === "SessionScan") {
+      const snapshot = await this.guarded(() =>
+        this.operations.scanSessions(this.scanOptions(inputs as SessionScanInputs)),
+      );
+      return plain({ ...inputs, ...scanOutputs(snapshot) });
+    }
+    const p = inputs as SessionPurgeInputs;
+    const report = await this.guarded(() =>
+      this.operations.purgeSessions({
+        instanceId: p.instanceId,
+        engine: p.engine,
+        nodeIds: p.nodeIds,
+        allNodes: p.allNodes,
+        dryRun: p.dryRun,
+        maxSessions: p.maxSessions,
+        minSessions: p.minSessions,
+        maintenanceWindow: p.maintenanceWindow,
+        outsideWindow: p.outsideWindow,
+        verify: p.verify,
+        waitTimeoutSeconds: p.waitTimeoutSeconds,
+        clientOptions: clientOptionsFor(p, this.config, this.env()),
+      }),
+    );
+    return plain({ ...inputs, ...purgeOutputs(report) });
+  }
+
+  private scanOptions(s: SessionScanInputs): ScanOptions {
+    return {
+      instanceId: s.instanceId,
+      engine: s.engine,
+      nodeIds: s.nodeIds,
+      cleanCache: s.cleanCache,
+      addr: s.addr,
+      topN: s.topN,
+      waitTimeoutSeconds: s.waitTimeoutSeconds,
+      clientOptions: clientOptionsFor(s, this.config, this.env()),
+    };
+  }
+
+  /**
+   * Runs an operation and lets its error out with every secret we know of replaced: the host prints the
+   * message and the engine shows and logs it.
+   */
+  private async guarded<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const env = this.env();
+      const secrets = [
+        this.config.secretKey,
+        this.config.securityToken,
+        ...SECRET_ENV.map((name) => env[name]),
+      ];
+      const message = redact(error instanceof Error ? error.message : String(error), secrets);
+      const safe = new Error(message);
+      safe.name = error instanceof Error ? error.name : "Error";
+      throw safe;
+    }
+  }
+}
+
+const providers = new Map<ResourceKind, SessionProvider>();
+
+/**
+ * The provider of a resource kind, one per process. This is the entry point the serialized `__provider`
+ * of every existing resource calls by package name: its name and behaviour stay stable across versions.
+ */
+export function dynamicProvider(kind: ResourceKind): SessionProvider {
+  if (kind !== "SessionScan" && kind !== "SessionPurge") {
+    throw new Error(`dcs-sessions has no dynamic provider for ${String(kind)}`);
+  }
+  let provider = providers.get(kind);
+  if (!provider) {
+    provider = new SessionProvider(kind);
+    providers.set(kind, provider);
+  }
+  return provider;
+}

@@ -1,0 +1,294 @@
+/**
+ * The provider's decisions in process, with the core operations replaced by recorders: check, diff,
+ * precedence of the configuration, what each lifecycle method runs, and what reaches the outputs.
+ */
+import { checkInputs, diffInputs, UNKNOWN_VALUE } from "../../src/pulumi/inputs";
+import {
+  clientOptionsFor,
+  dynamicProvider,
+  scanOutputs,
+  SessionProvider,
+  type SessionOperations,
+} from "../../src/pulumi/provider";
+import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../../src/core/types";
+
+function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnapshot {
+  return {
+    instanceId: "inst-1",
+    engine: "dcs",
+    totalSessions: 3,
+    nodes: [{ nodeId: "n1", sessions: 3 }],
+    byClientIp: { "10.0.0.1": 3 },
+    byUser: { default: 3 },
+    byDb: { "0": 3 },
+    byCommand: { get: 3 },
+    byName: { app: 3 },
+    idleBuckets: { "<1m": 3, "1m-10m": 0, "10m-1h": 0, "1h-24h": 0, ">=24h": 0 },
+    maxIdleSeconds: 5,
+    maxAgeSeconds: 50,
+    subscribers: 0,
+    topIdle: [],
+    scannedAt: "2026-11-23T10:00:00.000Z",
+    ...overrides,
+  };
+}
+
+const report: PurgeReport = {
+  instanceId: "inst-1",
+  engine: "dcs",
+  status: "purged",
+  sessionsBefore: 3,
+  sessionsAfter: 0,
+  nodes: [{ nodeId: "n1", before: 3, after: 0 }],
+  jobIds: ["job-1"],
+  purgedAt: "2026-11-23T10:00:00.000Z",
+  before: snapshot(),
+};
+
+/** Records every call; answers with canned results. */
+function recorder(): SessionOperations & { scans: ScanOptions[]; purges: PurgeOptions[] } {
+  const scans: ScanOptions[] = [];
+  const purges: PurgeOptions[] = [];
+  return {
+    scans,
+    purges,
+    scanSessions: async (options) => {
+      scans.push(options);
+      return snapshot();
+    },
+    purgeSessions: async (options) => {
+      purges.push(options);
+      return report;
+    },
+  };
+}
+
+const config = (values: Record<string, string>) => ({
+  config: { get: (key: string) => values[key], require: (key: string) => values[key]! },
+});
+
+describe("checkInputs", () => {
+  test("accepts the issue's purge and names each bad property", () => {
+    expect(
+      checkInputs("SessionPurge", {
+        __provider: "text",
+        instanceId: "inst-1",
+        allNodes: true,
+        maxSessions: 5000,
+        maintenanceWindow: { days: ["sat", "sun"], start: "02:00", end: "04:00", timeZone: "Europe/Paris" },
+        triggers: ["r1"],
+      }),
+    ).toEqual([]);
+    const failures = checkInputs("SessionScan", {
+      instanceId: "inst-1",
+      topN: 101,
+      endpoint: "ftp://x",
+      typo: 1,
+    });
+    expect(failures.map((f) => f.property).sort()).toEqual(["endpoint", "topN", "typo"]);
+    expect(failures.find((f) => f.property === "typo")?.reason).toContain("allowed: instanceId");
+  });
+
+  test("a purge names its nodes or asks for every node, not both", () => {
+    expect(checkInputs("SessionPurge", { instanceId: "i" }).map((f) => f.property)).toEqual(["nodeIds"]);
+    expect(checkInputs("SessionPurge", { instanceId: "i", allNodes: true, nodeIds: ["n1"] })).toHaveLength(1);
+  });
+
+  test("values not known during a preview are not judged", () => {
+    expect(
+      checkInputs("SessionPurge", { instanceId: UNKNOWN_VALUE, allNodes: true, maxSessions: UNKNOWN_VALUE }),
+    ).toEqual([]);
+    expect(checkInputs("SessionScan", { instanceId: "i", nodeIds: ["n1", UNKNOWN_VALUE] })).toEqual([]);
+  });
+
+  test("credentials are refused as inputs without echoing them", () => {
+    const failures = checkInputs("SessionScan", {
+      instanceId: "i",
+      accessKey: "AK123",
+      secretKey: "SK-value-9",
+    });
+    expect(failures.map((f) => f.property)).toEqual(["accessKey", "secretKey"]);
+    expect(JSON.stringify(failures)).not.toContain("SK-value-9");
+    expect(JSON.stringify(failures)).not.toContain("AK123");
+  });
+});
+
+describe("diffInputs", () => {
+  const olds = {
+    __provider: "v1",
+    instanceId: "i",
+    triggers: ["a"],
+    maintenanceWindow: { start: "02:00", end: "04:00" },
+    totalSessions: 5,
+  };
+
+  test("a new __provider (an upgrade of the package) or an output is not a change; key order is not either", () => {
+    const news = {
+      __provider: "v2",
+      instanceId: "i",
+      triggers: ["a"],
+      maintenanceWindow: { end: "04:00", start: "02:00" },
+    };
+    expect(diffInputs("SessionPurge", olds, news)).toMatchObject({ changes: false, replaces: [] });
+  });
+
+  test("a trigger or an input changes; instanceId and engine replace", () => {
+    expect(diffInputs("SessionPurge", olds, { ...olds, triggers: ["b"] })).toMatchObject({
+      changes: true,
+      changed: ["triggers"],
+      replaces: [],
+    });
+    expect(diffInputs("SessionPurge", olds, { ...olds, dryRun: true }).changed).toEqual(["dryRun"]);
+    expect(diffInputs("SessionPurge", olds, { ...olds, instanceId: "j" })).toMatchObject({
+      replaces: ["instanceId"],
+      deleteBeforeReplace: true,
+    });
+    expect(diffInputs("SessionScan", olds, { ...olds, engine: "geminidb" }).replaces).toEqual(["engine"]);
+  });
+
+  test("alwaysRun: true is always a change", () => {
+    const always = { ...olds, alwaysRun: true };
+    expect(diffInputs("SessionScan", always, always)).toMatchObject({
+      changes: true,
+      changed: ["alwaysRun"],
+    });
+  });
+});
+
+describe("clientOptionsFor", () => {
+  test("resource input > stack config > environment (left to the client)", () => {
+    const env = { HW_REGION_NAME: "env-region" };
+    expect(clientOptionsFor({ region: "input-region" }, { region: "config-region" }, env).region).toBe(
+      "input-region",
+    );
+    expect(clientOptionsFor({}, { region: "config-region", projectId: "p" }, env)).toMatchObject({
+      region: "config-region",
+      projectId: "p",
+      env,
+    });
+    expect(clientOptionsFor({}, {}, env)).toMatchObject({ region: undefined, credentials: undefined, env });
+  });
+
+  test("config credentials become an AK/SK pair; half a pair is an error naming the missing key", () => {
+    expect(
+      clientOptionsFor({}, { accessKey: "AK", secretKey: "SK", securityToken: "T" }, {}).credentials,
+    ).toEqual({
+      kind: "aksk",
+      accessKey: "AK",
+      secretKey: "SK",
+      securityToken: "T",
+    });
+    expect(() => clientOptionsFor({}, { accessKey: "AK" }, {})).toThrow("huaweicloud:secretKey");
+  });
+});
+
+describe("SessionProvider", () => {
+  test("create runs the operation with the configured credentials; outputs echo the inputs, never the credentials", async () => {
+    const ops = recorder();
+    const provider = new SessionProvider("SessionScan", ops, () => ({}));
+    await provider.configure(
+      config({ "huaweicloud:accessKey": "AK", "huaweicloud:secretKey": "SK-secret-1" }),
+    );
+    const created = await provider.create({
+      __provider: "text",
+      instanceId: "inst-1",
+      topN: 2,
+      triggers: [1],
+    });
+    expect(created.id).toMatch(/^scan-/);
+    expect(ops.scans[0]).toMatchObject({ instanceId: "inst-1", topN: 2 });
+    expect(ops.scans[0]!.clientOptions?.credentials).toMatchObject({
+      accessKey: "AK",
+      secretKey: "SK-secret-1",
+    });
+    expect(created.outs).toMatchObject({ instanceId: "inst-1", topN: 2, triggers: [1], totalSessions: 3 });
+    expect(created.outs).not.toHaveProperty("__provider");
+    expect(JSON.stringify(created.outs)).not.toContain("SK-secret-1");
+  });
+
+  test("the environment is read when an operation runs, not when the provider is made", async () => {
+    const ops = recorder();
+    let env: Record<string, string> = { HW_PROJECT_ID: "first" };
+    const provider = new SessionProvider("SessionScan", ops, () => env);
+    env = { HW_PROJECT_ID: "second" };
+    await provider.create({ instanceId: "inst-1" });
+    expect(ops.scans[0]!.clientOptions?.env).toEqual({ HW_PROJECT_ID: "second" });
+  });
+
+  test("a purge's outputs are the report's figures, without its snapshots", async () => {
+    const ops = recorder();
+    const provider = new SessionProvider("SessionPurge", ops, () => ({}));
+    const created = await provider.create({ instanceId: "inst-1", allNodes: true, maxSessions: 10 });
+    expect(ops.purges[0]).toMatchObject({ instanceId: "inst-1", allNodes: true, maxSessions: 10 });
+    expect(created.outs).toEqual({
+      instanceId: "inst-1",
+      allNodes: true,
+      maxSessions: 10,
+      status: "purged",
+      sessionsBefore: 3,
+      sessionsAfter: 0,
+      nodes: [{ nodeId: "n1", before: 3, after: 0 }],
+      jobIds: ["job-1"],
+      purgedAt: "2026-11-23T10:00:00.000Z",
+    });
+  });
+
+  test("read: a scan re-lists without scanning; a purge comes back unchanged and runs nothing", async () => {
+    const ops = recorder();
+    const scan = new SessionProvider("SessionScan", ops, () => ({}));
+    const read = await scan.read("scan-1", { instanceId: "inst-1", totalSessions: 1 });
+    expect(ops.scans[0]).toMatchObject({ instanceId: "inst-1", rescan: false });
+    expect(read).toMatchObject({ id: "scan-1", props: { instanceId: "inst-1", totalSessions: 3 } });
+
+    const purge = new SessionProvider("SessionPurge", ops, () => ({}));
+    const props = { instanceId: "inst-1", status: "purged", sessionsBefore: 3 };
+    expect(await purge.read("purge-1", props)).toEqual({ id: "purge-1", props });
+    expect(ops.purges).toHaveLength(0);
+  });
+
+  test("delete runs nothing", async () => {
+    const ops = recorder();
+    await new SessionProvider("SessionPurge", ops, () => ({})).delete();
+    await new SessionProvider("SessionScan", ops, () => ({})).delete();
+    expect(ops.scans).toHaveLength(0);
+    expect(ops.purges).toHaveLength(0);
+  });
+
+  test("an operation's error leaves with every known secret masked", async () => {
+    const ops: SessionOperations = {
+      scanSessions: async () => {
+        throw new Error("remote said: SK-config-2 and env-token-3 are wrong");
+      },
+      purgeSessions: async () => report,
+    };
+    const provider = new SessionProvider("SessionScan", ops, () => ({ HW_SECURITY_TOKEN: "env-token-3" }));
+    await provider.configure(
+      config({ "huaweicloud:accessKey": "AK", "huaweicloud:secretKey": "SK-config-2" }),
+    );
+    await expect(provider.create({ instanceId: "inst-1" })).rejects.toThrow(
+      "remote said: *** and *** are wrong",
+    );
+  });
+});
+
+describe("scanOutputs and dynamicProvider", () => {
+  test("topIdle is capped at 100 whatever the core returns", () => {
+    const many = Array.from({ length: 150 }, (_, i) => ({
+      nodeId: "n1",
+      addr: `10.0.0.1:${i}`,
+      name: "",
+      user: "default",
+      db: "0",
+      cmd: "get",
+      idleSeconds: i,
+      ageSeconds: i,
+    }));
+    expect((scanOutputs(snapshot({ topIdle: many })).topIdle as unknown[]).length).toBe(100);
+  });
+
+  test("one provider per kind per process; an unknown kind is an error", () => {
+    expect(dynamicProvider("SessionScan")).toBe(dynamicProvider("SessionScan"));
+    expect(dynamicProvider("SessionPurge").kind).toBe("SessionPurge");
+    expect(() => dynamicProvider("Other" as never)).toThrow("no dynamic provider for Other");
+  });
+});
