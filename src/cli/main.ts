@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-/** The `dcs-sessions` command. Stub: the CLI issue implements it. */
-process.stderr.write("dcs-sessions: not implemented yet\n");
-process.exitCode = 1;
+/** The `dcs-sessions` command (package.json `bin`). */
+import { processContext } from "./context";
+import { runCli } from "./program";
+
+void runCli(process.argv, processContext()).then((code) => {
+  // exitCode rather than exit(): stdout may still be flushing into a pipe.
+  process.exitCode = code;
+});

@@ -1,0 +1,183 @@
+/**
+ * `dcs-sessions purge <instance> (--node <id>… | --all-nodes)`: kill the sessions, behind the guards of
+ * DESIGN §4, asking a person at a terminal first. Without an instance argument the inputs come from the
+ * `DCS_SESSIONS_*` environment (see purge-env.ts), which is how the CDKTF construct runs it.
+ */
+import { createInterface } from "node:readline";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { ValidationError } from "../../api/errors";
+import { purgeSessions } from "../../core/purge";
+import type { PurgeOptions, PurgePlan } from "../../core/types";
+import { parseWindowSpec } from "../../core/window";
+import type { CliContext } from "../context";
+import { renderPurge } from "../output/human";
+import { formatCount } from "../output/table";
+import type { CommonFlags } from "../options";
+import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
+import { PURGE_ENV, checkTarget, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
+import type { PurgeInputs } from "../purge-env";
+import { printerFor, progressFor } from "./shared";
+
+interface PurgeFlags extends CommonFlags {
+  node?: string[];
+  allNodes?: boolean;
+  dryRun?: boolean;
+  maxSessions?: number;
+  minSessions?: number;
+  window?: string;
+  outsideWindow?: "fail" | "skip";
+  verify: boolean;
+  waitTimeout?: number;
+  yes?: boolean;
+}
+
+/** What the user typed on the command line, key by key (defaults excluded, so the environment can fill them). */
+function typedInputs(command: Command, instance: string | undefined, flags: PurgeFlags): PurgeInputs {
+  const typed = (name: string): boolean => command.getOptionValueSource(name) === "cli";
+  return {
+    instanceId: instance,
+    engine: typed("engine") ? flags.engine : undefined,
+    nodeIds: flags.node,
+    allNodes: flags.allNodes,
+    dryRun: flags.dryRun,
+    maxSessions: flags.maxSessions,
+    minSessions: flags.minSessions,
+    window: flags.window,
+    outsideWindow: flags.outsideWindow,
+    verify: typed("verify") ? flags.verify : undefined,
+    waitTimeoutSeconds: flags.waitTimeout,
+  };
+}
+
+/** The purge options from the inputs: everything validated, before any remote call. */
+export function purgeOptionsOf(
+  inputs: PurgeInputs,
+): Omit<PurgeOptions, "clientOptions" | "onProgress" | "confirm"> & { instanceId: string } {
+  if (inputs.instanceId === undefined) {
+    throw new ValidationError(
+      "<instance>",
+      "is missing",
+      `an instance id argument, or ${PURGE_ENV.instanceId} in the environment`,
+    );
+  }
+  checkTarget(inputs);
+  return {
+    instanceId: inputs.instanceId,
+    engine: inputs.engine ?? "dcs",
+    ...(inputs.allNodes ? { allNodes: true } : { nodeIds: inputs.nodeIds }),
+    dryRun: inputs.dryRun ?? false,
+    ...(inputs.maxSessions !== undefined ? { maxSessions: inputs.maxSessions } : {}),
+    ...(inputs.minSessions !== undefined ? { minSessions: inputs.minSessions } : {}),
+    ...(inputs.window !== undefined ? { maintenanceWindow: parseWindowSpec(inputs.window, "--window") } : {}),
+    ...(inputs.outsideWindow !== undefined ? { outsideWindow: inputs.outsideWindow } : {}),
+    verify: inputs.verify ?? true,
+    ...(inputs.waitTimeoutSeconds !== undefined ? { waitTimeoutSeconds: inputs.waitTimeoutSeconds } : {}),
+  };
+}
+
+/** The question shown before a kill: the instance, the nodes and how many sessions. */
+export function confirmationQuestion(plan: PurgePlan): string {
+  const where = plan.allNodes ? "every node" : `node(s) ${plan.nodeIds.join(", ")}`;
+  return `Kill ${formatCount(plan.sessions)} session(s) on ${where} of ${plan.engine} instance ${plan.instanceId}? Type "yes" to go on: `;
+}
+
+/** Reads one answer line from stdin; end of input is a no. */
+function askOnce(ctx: CliContext, question: string): Promise<boolean> {
+  ctx.stderr.write(question);
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: ctx.stdin, terminal: false });
+    let answered = false;
+    rl.once("line", (line) => {
+      answered = true;
+      rl.close();
+      resolve(/^\s*y(es)?\s*$/i.test(line));
+    });
+    rl.once("close", () => {
+      if (!answered) {
+        ctx.stderr.write("\n");
+        resolve(false);
+      }
+    });
+  });
+}
+
+export function registerPurge(program: Command, ctx: CliContext): void {
+  const command = program
+    .command("purge")
+    .description("kill every client session of the given nodes (or of every node), behind guards")
+    .argument(
+      "[instance]",
+      `instance id (without it, the inputs come from ${PURGE_ENV.instanceId} and the other DCS_SESSIONS_* variables)`,
+      idArgument,
+    )
+    .option("--node <id>", "a node to purge (repeatable, or a,b)", collectIds)
+    .option("--all-nodes", "purge every node of the instance (kill_all_nodes)")
+    .option("--dry-run", "report what would be killed, kill nothing")
+    .option(
+      "--max-sessions <n>",
+      "refuse (exit 3) when more sessions than this are connected",
+      integerArgument(0),
+    )
+    .option(
+      "--min-sessions <n>",
+      "skip (exit 0) when fewer sessions than this are connected",
+      integerArgument(0),
+    )
+    .option(
+      "--window <spec>",
+      'maintenance window, "[days] HH:MM-HH:MM [time zone]", e.g. "mon-fri 02:00-04:00 Europe/Paris"',
+    )
+    .addOption(
+      new Option(
+        "--outside-window <action>",
+        "outside the window: fail (exit 3) or skip (exit 0) (default: fail)",
+      ).choices(["fail", "skip"]),
+    )
+    .option("--no-verify", "do not scan again after the kill (sessionsAfter is null)")
+    .option("--wait-timeout <seconds>", "deadline of each job (default: 300)", integerArgument(1, 86_400))
+    .option("--yes", "do not ask for confirmation on a terminal");
+  addCommonOptions(command)
+    .addHelpText(
+      "after",
+      [
+        "",
+        "On a terminal a purge (not a dry run) asks for confirmation unless --yes. Without a terminal it",
+        "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
+        "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
+        "3 refused by a guard.",
+        "",
+        "Examples:",
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run",
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --max-sessions 5000 \\",
+        '      --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json',
+      ].join("\n"),
+    )
+    .action(async (instance: string | undefined, flags: PurgeFlags, cmd: Command) => {
+      const typed = typedInputs(cmd, instance, flags);
+      const inputs = instance === undefined ? mergePurgeInputs(typed, purgeInputsFromEnv(ctx.env)) : typed;
+      const options = purgeOptionsOf(inputs);
+      const printer = printerFor(ctx, flags);
+      const progress = progressFor(ctx, flags);
+      const ask = !flags.yes && ctx.stdin.isTTY === true;
+      try {
+        const report = await purgeSessions({
+          ...options,
+          clientOptions: clientOptionsOf(flags, ctx.env),
+          onProgress: (event) => progress.onProgress(event),
+          ...(ask
+            ? {
+                confirm: (plan: PurgePlan) => {
+                  progress.done();
+                  return askOnce(ctx, confirmationQuestion(plan));
+                },
+              }
+            : {}),
+        });
+        progress.done();
+        printer.result(report, (style) => renderPurge(report, style));
+      } finally {
+        progress.done();
+      }
+    });
+}

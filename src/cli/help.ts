@@ -1,0 +1,2 @@
+/** Help is wrapped at a fixed width so that it reads the same everywhere (and the README can quote it). */
+export const HELP_WIDTH = 100;

@@ -1,0 +1,99 @@
+/**
+ * The purge's environment mode, for callers that must not build a command line from user values (the CDKTF
+ * construct's `local-exec`): `dcs-sessions purge` WITHOUT an instance argument reads its inputs from
+ * `DCS_SESSIONS_*` variables. A flag given on the command line still wins over its variable; with an
+ * instance argument the variables are ignored, so an exported variable cannot change an interactive purge.
+ */
+import { ValidationError } from "../api/errors";
+import type { Engine } from "../core/types";
+import { ENGINES, booleanFrom, checkId, choiceFrom, idListFrom, integerFrom } from "./options";
+
+export const PURGE_ENV = {
+  instanceId: "DCS_SESSIONS_INSTANCE_ID",
+  engine: "DCS_SESSIONS_ENGINE",
+  nodeIds: "DCS_SESSIONS_NODE_IDS",
+  allNodes: "DCS_SESSIONS_ALL_NODES",
+  dryRun: "DCS_SESSIONS_DRY_RUN",
+  maxSessions: "DCS_SESSIONS_MAX_SESSIONS",
+  minSessions: "DCS_SESSIONS_MIN_SESSIONS",
+  window: "DCS_SESSIONS_WINDOW",
+  outsideWindow: "DCS_SESSIONS_OUTSIDE_WINDOW",
+  verify: "DCS_SESSIONS_VERIFY",
+  waitTimeoutSeconds: "DCS_SESSIONS_WAIT_TIMEOUT_SECONDS",
+} as const;
+
+/** The purge inputs as the flags carry them. */
+export interface PurgeInputs {
+  instanceId?: string;
+  engine?: Engine;
+  nodeIds?: string[];
+  allNodes?: boolean;
+  dryRun?: boolean;
+  maxSessions?: number;
+  minSessions?: number;
+  window?: string;
+  outsideWindow?: "fail" | "skip";
+  verify?: boolean;
+  waitTimeoutSeconds?: number;
+}
+
+/** Reads the `DCS_SESSIONS_*` variables that are set and not empty; errors name the variable. */
+export function purgeInputsFromEnv(env: Record<string, string | undefined>): PurgeInputs {
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const out: PurgeInputs = {};
+  const v = (key: keyof typeof PURGE_ENV): string | undefined => get(PURGE_ENV[key]);
+  if (v("instanceId") !== undefined) out.instanceId = checkId(v("instanceId")!, PURGE_ENV.instanceId);
+  if (v("engine") !== undefined) out.engine = choiceFrom(v("engine")!, PURGE_ENV.engine, ENGINES);
+  if (v("nodeIds") !== undefined) out.nodeIds = idListFrom(v("nodeIds")!, PURGE_ENV.nodeIds);
+  if (v("allNodes") !== undefined) out.allNodes = booleanFrom(v("allNodes")!, PURGE_ENV.allNodes);
+  if (v("dryRun") !== undefined) out.dryRun = booleanFrom(v("dryRun")!, PURGE_ENV.dryRun);
+  if (v("maxSessions") !== undefined)
+    out.maxSessions = integerFrom(v("maxSessions")!, PURGE_ENV.maxSessions, 0);
+  if (v("minSessions") !== undefined)
+    out.minSessions = integerFrom(v("minSessions")!, PURGE_ENV.minSessions, 0);
+  if (v("window") !== undefined) out.window = v("window");
+  if (v("outsideWindow") !== undefined)
+    out.outsideWindow = choiceFrom(v("outsideWindow")!, PURGE_ENV.outsideWindow, ["fail", "skip"] as const);
+  if (v("verify") !== undefined) out.verify = booleanFrom(v("verify")!, PURGE_ENV.verify);
+  if (v("waitTimeoutSeconds") !== undefined)
+    out.waitTimeoutSeconds = integerFrom(v("waitTimeoutSeconds")!, PURGE_ENV.waitTimeoutSeconds, 1, 86_400);
+  return out;
+}
+
+/** Flags win over the environment, key by key (`fromCli` holds only what the user typed). */
+export function mergePurgeInputs(fromCli: PurgeInputs, fromEnv: PurgeInputs): PurgeInputs {
+  const merged: PurgeInputs = { ...fromEnv };
+  for (const [key, value] of Object.entries(fromCli) as Array<[keyof PurgeInputs, unknown]>) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  // Nodes and all-nodes are one choice: a flag for either replaces the variable for the other.
+  if (fromCli.nodeIds !== undefined) delete merged.allNodes;
+  if (fromCli.allNodes !== undefined) delete merged.nodeIds;
+  return merged;
+}
+
+/** The target must be exactly one of: nodes, or every node. */
+export function checkTarget(inputs: PurgeInputs): void {
+  const hasNodes = inputs.nodeIds !== undefined && inputs.nodeIds.length > 0;
+  if (hasNodes === (inputs.allNodes === true)) {
+    throw new ValidationError(
+      "--node/--all-nodes",
+      hasNodes ? "are both given" : "neither is given",
+      "--node <id> (repeatable) or --all-nodes, exactly one",
+    );
+  }
+  if (
+    inputs.minSessions !== undefined &&
+    inputs.maxSessions !== undefined &&
+    inputs.minSessions > inputs.maxSessions
+  ) {
+    throw new ValidationError(
+      "--min-sessions",
+      `${inputs.minSessions} is above --max-sessions ${inputs.maxSessions}`,
+      "a value <= --max-sessions",
+    );
+  }
+}
