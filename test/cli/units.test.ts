@@ -13,6 +13,7 @@ import { bar, makeStyle, renderBars } from "../../src/cli/output/table";
 import { createProgress, eventLine } from "../../src/cli/progress";
 import { checkTarget, mergePurgeInputs, purgeInputsFromEnv } from "../../src/cli/purge-env";
 import { confirmationQuestion, purgeOptionsOf } from "../../src/cli/commands/purge";
+import { emulatorOptionsOf } from "../../src/cli/commands/emulator";
 import { runCli } from "../../src/cli/program";
 import type { SessionSnapshot } from "../../src/core/types";
 
@@ -351,11 +352,20 @@ describe("usage errors through commander (in process)", () => {
     expect(help.err.text()).toBe("");
   });
 
-  test("no credential is ever a flag", async () => {
+  test("no cloud credential is ever a flag", async () => {
     const ctx = context();
-    for (const command of ["nodes", "scan", "list", "purge", "emulator"]) {
-      await runCli(["node", "dcs-sessions", command, "--help"], ctx);
+    for (const command of ["nodes", "scan", "list", "purge", ["terraform-external", "scan"]]) {
+      await runCli(["node", "dcs-sessions", ...[command].flat(), "--help"], ctx);
     }
     expect(ctx.out.text()).not.toMatch(/--(access|secret|ak|sk|token|password)/i);
+  });
+
+  test("the emulator takes its own test keys as flags, a flag winning over the environment", () => {
+    const env = { DCS_EMULATOR_ACCESS_KEY: "env-ak", DCS_EMULATOR_SECRET_KEY: "env-sk" };
+    expect(emulatorOptionsOf({ accessKey: "flag-ak" }, env)).toMatchObject({
+      accessKey: "flag-ak",
+      secretKey: "env-sk",
+    });
+    expect(emulatorOptionsOf({}, {})).not.toHaveProperty("accessKey");
   });
 });

@@ -17,6 +17,8 @@ interface EmulatorFlags {
   jobMs?: number;
   projectId?: string;
   region?: string;
+  accessKey?: string;
+  secretKey?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -35,9 +37,11 @@ export function emulatorOptionsOf(
   if (flags.region !== undefined) options.region = flags.region;
   if (flags.jobMs !== undefined) options.jobMs = flags.jobMs;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  // The emulator's own keys may be pinned through the environment (never flags, like every credential).
-  if (env.DCS_EMULATOR_ACCESS_KEY) options.accessKey = env.DCS_EMULATOR_ACCESS_KEY;
-  if (env.DCS_EMULATOR_SECRET_KEY) options.secretKey = env.DCS_EMULATOR_SECRET_KEY;
+  // The emulator's own test keys (never cloud credentials): a flag wins over the environment.
+  const accessKey = flags.accessKey ?? env.DCS_EMULATOR_ACCESS_KEY;
+  const secretKey = flags.secretKey ?? env.DCS_EMULATOR_SECRET_KEY;
+  if (accessKey) options.accessKey = accessKey;
+  if (secretKey) options.secretKey = secretKey;
   if (flags.redis && flags.redis.length > 0) {
     options.redis = flags.redis;
     if (flags.topology) options.redisTopology = flags.topology;
@@ -88,13 +92,21 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
     )
     .option("--project-id <id>", "project id the emulator serves")
     .option("--region <region>", "region the emulator reports")
+    .option(
+      "--access-key <ak>",
+      "the emulator's own test access key (default: generated, or DCS_EMULATOR_ACCESS_KEY)",
+    )
+    .option(
+      "--secret-key <sk>",
+      "the emulator's own test secret key (default: generated, or DCS_EMULATOR_SECRET_KEY)",
+    )
     .addHelpText(
       "after",
       [
         "",
         "Prints one JSON line first (endpoint, geminidbEndpoint, projectId, instanceId, nodeIds, accessKey,",
-        "secretKey, region), then serves until SIGINT or SIGTERM. The keys are the emulator's own, not",
-        "cloud keys.",
+        "secretKey, region), then serves until SIGINT or SIGTERM. The keys are the emulator's own test",
+        "keys, never cloud credentials: no other command takes a key as a flag.",
         "",
         "Examples:",
         "  $ dcs-sessions emulator --synthetic-nodes 2 --sessions-per-node 500",
