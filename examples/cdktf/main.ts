@@ -9,8 +9,7 @@
  */
 import { App, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
-// In your own project: import { SessionPurge, SessionScan } from "dcs-sessions/cdktf";
-import { SessionPurge, SessionScan } from "../../src/cdktf";
+import { SessionPurge, SessionScan } from "dcs-sessions/cdktf";
 
 export class SessionMaintenanceStack extends TerraformStack {
   constructor(scope: Construct, id: string) {

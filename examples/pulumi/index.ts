@@ -12,8 +12,7 @@
  *   huaweicloud:secretKey    or HW_SECRET_KEY     (pulumi config set --secret huaweicloud:secretKey …)
  */
 import * as pulumi from "@pulumi/pulumi";
-// In your own project: import { SessionPurge, SessionScan } from "dcs-sessions/pulumi";
-import { SessionPurge, SessionScan } from "../../src/pulumi";
+import { SessionPurge, SessionScan } from "dcs-sessions/pulumi";
 
 const config = new pulumi.Config();
 const instanceId = config.require("instanceId");
