@@ -25,6 +25,8 @@ export interface ApiErrorDetails {
   errorCode?: string;
   errorMsg?: string;
   requestId?: string;
+  /** How many requests were sent for this call, retries included (absent when none was sent). */
+  attempts?: number;
   hint?: string;
   cause?: unknown;
 }
@@ -38,6 +40,7 @@ export class ApiError extends DcsSessionsError {
   readonly errorCode?: string;
   readonly errorMsg?: string;
   readonly requestId?: string;
+  readonly attempts?: number;
   constructor(details: ApiErrorDetails) {
     super(ApiError.describe(details), { cause: details.cause, hint: details.hint });
     this.operation = details.operation;
@@ -47,6 +50,7 @@ export class ApiError extends DcsSessionsError {
     this.errorCode = details.errorCode;
     this.errorMsg = details.errorMsg;
     this.requestId = details.requestId;
+    this.attempts = details.attempts;
   }
 
   private static describe(d: ApiErrorDetails): string {
@@ -55,6 +59,7 @@ export class ApiError extends DcsSessionsError {
     if (d.errorCode) parts.push(d.errorCode);
     if (d.errorMsg) parts.push(d.errorMsg);
     if (d.requestId) parts.push(`request id ${d.requestId}`);
+    if (d.attempts && d.attempts > 1) parts.push(`after ${d.attempts} attempts`);
     return parts.join(" — ");
   }
 }

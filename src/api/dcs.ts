@@ -1,0 +1,356 @@
+/** The DCS v2 session operations (DESIGN §1), one function each, inputs checked before any request. */
+import { z } from "zod";
+import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
+import { decodeResponse, type Transport } from "./http";
+import { sleep } from "./retry";
+import {
+  JobIdResponseSchema,
+  JobResponseSchema,
+  KillAllBodySchema,
+  KillClientsBodySchema,
+  ListClientsQuerySchema,
+  ListClientsResponseSchema,
+  ListNodesResponseSchema,
+  ScanClientsBodySchema,
+  parseInput,
+  type ClientInfo,
+  type JobResponse,
+  type LogicalNode,
+} from "./schemas";
+import type {
+  CallOptions,
+  ClientPage,
+  DcsApi,
+  Job,
+  KillAllTarget,
+  ListAllClientsOptions,
+  ListClientsOptions,
+  SessionNode,
+  WaitForJobOptions,
+} from "./types";
+import { checkFields, checkId, checkWire } from "./validate";
+
+/** Wire names → the names callers use, so that a ValidationError names what the caller wrote. */
+const FIELD_NAMES = {
+  node_id: "nodeId",
+  clean_cache: "cleanCache",
+  kill_all_nodes: "allNodes",
+  client_addrs: "clientAddrs",
+};
+
+const LIST_FIELDS = ["nodeId", "offset", "limit", "addr", "sort", "order"] as const;
+
+const ListAllSettingsSchema = z.strictObject({
+  pageSize: z.number().int().min(1).max(1000),
+  concurrency: z.number().int().min(1).max(16),
+});
+
+const WaitSettingsSchema = z.strictObject({
+  timeoutMs: z.number().int().min(1),
+  initialIntervalMs: z.number().int().min(1),
+  maxIntervalMs: z.number().int().min(1),
+});
+
+export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 250, maxIntervalMs: 5_000 };
+export const LIST_ALL_DEFAULTS = { pageSize: 1000, concurrency: 4 };
+
+export function toSessionNode(node: LogicalNode): SessionNode {
+  return {
+    nodeId: node.node_id,
+    logicalNodeId: node.logical_node_id,
+    name: node.name,
+    status: node.status,
+    nodeRole: node.node_role,
+    nodeType: node.node_type,
+    nodeIp: node.node_ip,
+    nodePort: node.node_port,
+    groupId: node.group_id,
+    groupName: node.group_name,
+  };
+}
+
+export function toJob(job: JobResponse, requestedId: string): Job {
+  return {
+    jobId: job.job_id ?? requestedId,
+    jobType: job.job_type,
+    status: job.status,
+    beginTime: job.begin_time,
+    endTime: job.end_time,
+    failReason: job.fail_reason,
+  };
+}
+
+/** Validates a list request and returns its query in wire names. */
+function listQuery(request: ListClientsOptions) {
+  const r = checkFields(request, "request", LIST_FIELDS);
+  return checkWire(
+    ListClientsQuerySchema,
+    { node_id: r.nodeId, offset: r.offset, limit: r.limit, addr: r.addr, sort: r.sort, order: r.order },
+    FIELD_NAMES,
+  );
+}
+
+export function createDcsApi(transport: Transport): DcsApi {
+  async function listNodes(instanceId: string, options?: CallOptions) {
+    const id = checkId(instanceId, "instanceId");
+    const res = await transport.send({ operation: "listNodes", params: { instance_id: id }, options });
+    const body = decodeResponse(ListNodesResponseSchema, res);
+    return {
+      instanceId: body.instance_id ?? id,
+      total: body.total ?? body.nodes.length,
+      nodes: body.nodes.map(toSessionNode),
+    };
+  }
+
+  async function scanClients(
+    instanceId: string,
+    request: { nodeId: string; cleanCache?: boolean },
+    options?: CallOptions,
+  ) {
+    const id = checkId(instanceId, "instanceId");
+    const r = checkFields(request, "request", ["nodeId", "cleanCache"]);
+    const body = checkWire(
+      ScanClientsBodySchema,
+      { node_id: r.nodeId, clean_cache: r.cleanCache },
+      FIELD_NAMES,
+    );
+    const res = await transport.send({
+      operation: "scanClients",
+      params: { instance_id: id },
+      body,
+      options,
+    });
+    return { jobId: decodeResponse(JobIdResponseSchema, res).job_id };
+  }
+
+  /** Sends one validated list request. */
+  async function fetchPage(
+    instanceId: string,
+    query: z.output<typeof ListClientsQuerySchema>,
+    options?: CallOptions,
+  ): Promise<ClientPage> {
+    const res = await transport.send({
+      operation: "listClients",
+      params: { instance_id: instanceId },
+      query,
+      options,
+    });
+    const body = decodeResponse(ListClientsResponseSchema, res);
+    return {
+      time: body.time ?? "",
+      clients: body.clients,
+      count: body.count ?? (query.offset ?? 0) + body.clients.length,
+    };
+  }
+
+  async function listClients(instanceId: string, request: ListClientsOptions, options?: CallOptions) {
+    const id = checkId(instanceId, "instanceId");
+    return fetchPage(id, listQuery(request), options);
+  }
+
+  function listAllClients(
+    instanceId: string,
+    request: ListAllClientsOptions,
+    options?: CallOptions,
+  ): AsyncIterable<ClientInfo> {
+    // Checked now, so that bad input fails at the call rather than at the first iteration.
+    const id = checkId(instanceId, "instanceId");
+    const r = checkFields(request, "request", [
+      ...LIST_FIELDS.filter((f) => f !== "offset" && f !== "limit"),
+      "pageSize",
+      "concurrency",
+      "onFirstPage",
+    ]);
+    const settings = parseInput(ListAllSettingsSchema, {
+      pageSize: r.pageSize ?? LIST_ALL_DEFAULTS.pageSize,
+      concurrency: r.concurrency ?? LIST_ALL_DEFAULTS.concurrency,
+    });
+    const { onFirstPage } = request;
+    const base = listQuery({
+      nodeId: request.nodeId,
+      addr: request.addr,
+      sort: request.sort,
+      order: request.order,
+      limit: settings.pageSize,
+    });
+    return { [Symbol.asyncIterator]: () => pages(id, base, settings, onFirstPage, options) };
+  }
+
+  /**
+   * Every page in order. Later pages are requested while earlier ones are consumed, but never more than
+   * `concurrency` pages are held at once (in flight or waiting to be yielded).
+   */
+  async function* pages(
+    instanceId: string,
+    base: z.output<typeof ListClientsQuerySchema>,
+    settings: z.output<typeof ListAllSettingsSchema>,
+    onFirstPage: ListAllClientsOptions["onFirstPage"],
+    options?: CallOptions,
+  ): AsyncGenerator<ClientInfo> {
+    const { pageSize, concurrency } = settings;
+    const stop = new AbortController();
+    const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const callOptions = { ...options, signal };
+    const first = await fetchPage(instanceId, { ...base, offset: 0 }, callOptions);
+    onFirstPage?.({ time: first.time, count: first.count });
+    const pageCount = Math.ceil(first.count / pageSize);
+    const queue: Promise<ClientPage>[] = [];
+    let next = 1;
+    try {
+      let page = first;
+      let yielded = 0;
+      for (;;) {
+        // The page being yielded counts as held, so up to `concurrency - 1` more are fetched meanwhile.
+        while (queue.length < concurrency - 1 && next < pageCount) {
+          const pending = fetchPage(instanceId, { ...base, offset: next * pageSize }, callOptions);
+          // Awaited in order below; this only keeps a failure of a later page from going unhandled meanwhile.
+          pending.catch(() => undefined);
+          queue.push(pending);
+          next++;
+        }
+        for (const client of page.clients) {
+          if (yielded >= first.count) return;
+          yielded++;
+          yield client;
+        }
+        // The cache can answer an empty page before `count` is reached: there is nothing more to read.
+        if (page.clients.length === 0 || yielded >= first.count) return;
+        if (queue.length === 0 && next < pageCount) {
+          queue.push(fetchPage(instanceId, { ...base, offset: next * pageSize }, callOptions));
+          next++;
+        }
+        const head = queue.shift();
+        if (!head) return;
+        page = await head;
+      }
+    } finally {
+      // Stopped early (break, error, empty page): pages still in flight are not needed.
+      if (queue.length > 0) stop.abort();
+    }
+  }
+
+  async function killAllClients(instanceId: string, target: KillAllTarget, options?: CallOptions) {
+    const id = checkId(instanceId, "instanceId");
+    const t = checkFields(target, "target", ["nodeId", "allNodes"]);
+    if (t.allNodes !== undefined && t.allNodes !== true) {
+      throw new ValidationError(
+        "allNodes",
+        "must be true when given",
+        "true, or leave it out and give nodeId",
+      );
+    }
+    const body = checkWire(
+      KillAllBodySchema,
+      { node_id: t.nodeId, kill_all_nodes: t.allNodes === true ? true : undefined },
+      FIELD_NAMES,
+    );
+    const res = await transport.send({
+      operation: "killAllClients",
+      params: { instance_id: id },
+      body,
+      options,
+    });
+    return { jobId: decodeResponse(JobIdResponseSchema, res).job_id };
+  }
+
+  async function killClients(
+    instanceId: string,
+    request: { nodeId: string; clientAddrs: string[] },
+    options?: CallOptions,
+  ) {
+    const id = checkId(instanceId, "instanceId");
+    const r = checkFields(request, "request", ["nodeId", "clientAddrs"]);
+    const body = checkWire(
+      KillClientsBodySchema,
+      { node_id: r.nodeId, client_addrs: r.clientAddrs },
+      FIELD_NAMES,
+    );
+    await transport.send({ operation: "killClients", params: { instance_id: id }, body, options });
+  }
+
+  async function showJob(jobId: string, options?: CallOptions) {
+    const id = checkId(jobId, "jobId");
+    const res = await transport.send({ operation: "showJob", params: { job_id: id }, options });
+    return toJob(decodeResponse(JobResponseSchema, res), id);
+  }
+
+  async function waitForJob(jobId: string, options: WaitForJobOptions = {}): Promise<Job> {
+    const id = checkId(jobId, "jobId");
+    const { signal, deadlineMs, fallback } = options;
+    const settings = parseInput(WaitSettingsSchema, {
+      timeoutMs: options.timeoutMs ?? WAIT_DEFAULTS.timeoutMs,
+      initialIntervalMs: options.initialIntervalMs ?? WAIT_DEFAULTS.initialIntervalMs,
+      maxIntervalMs: options.maxIntervalMs ?? WAIT_DEFAULTS.maxIntervalMs,
+    });
+    if (fallback) {
+      checkId(fallback.instanceId, "fallback.instanceId");
+      checkId(fallback.nodeId, "fallback.nodeId");
+      if (!(fallback.since instanceof Date) || Number.isNaN(fallback.since.getTime())) {
+        throw new ValidationError("fallback.since", "must be a valid Date", "a Date");
+      }
+    }
+    const callOptions: CallOptions = { signal, deadlineMs };
+    const giveUpAt = Date.now() + settings.timeoutMs;
+    let delay = settings.initialIntervalMs;
+    let last = "not seen yet";
+    /** Polls `check` until it returns a result; a TimeoutError once the time is up. */
+    const poll = async <T>(check: () => Promise<T | undefined>): Promise<T> => {
+      for (;;) {
+        const done = await check();
+        if (done !== undefined) return done;
+        const left = giveUpAt - Date.now();
+        if (left <= 0) throw new TimeoutError("waitForJob", settings.timeoutMs, `job ${id} is still ${last}`);
+        await sleep(Math.min(delay, left), signal);
+        delay = Math.min(delay * 2, settings.maxIntervalMs);
+      }
+    };
+    try {
+      return await poll(async () => {
+        const job = await showJob(id, callOptions);
+        last = job.status;
+        if (job.status === "FAIL") throw new JobFailedError(id, job.failReason);
+        return job.status === "SUCCESS" ? job : undefined;
+      });
+    } catch (error) {
+      if (!(fallback && error instanceof ApiError && error.status === 404)) throw error;
+      return waitForListTime(id, fallback, poll, callOptions, (state) => (last = state));
+    }
+  }
+
+  /** The job API does not know this id: the scan is done once the list's data time reaches its start. */
+  async function waitForListTime(
+    id: string,
+    fallback: NonNullable<WaitForJobOptions["fallback"]>,
+    poll: <T>(check: () => Promise<T | undefined>) => Promise<T>,
+    callOptions: CallOptions,
+    report: (state: string) => void,
+  ): Promise<Job> {
+    const since = fallback.since.getTime();
+    report("unknown to the job API, and the session list is older than the scan");
+    return poll(async () => {
+      let page: ClientPage;
+      try {
+        page = await listClients(fallback.instanceId, { nodeId: fallback.nodeId, limit: 1 }, callOptions);
+      } catch (error) {
+        // Before the first scan lands the list answers 500: not ready yet.
+        if (error instanceof ApiError && error.status === 500) return undefined;
+        throw error;
+      }
+      const time = Date.parse(page.time);
+      return Number.isNaN(time) || time < since
+        ? undefined
+        : { jobId: id, status: "SUCCESS" as const, endTime: page.time };
+    });
+  }
+
+  return {
+    listNodes,
+    scanClients,
+    listClients,
+    listAllClients,
+    killAllClients,
+    killClients,
+    showJob,
+    waitForJob,
+  };
+}

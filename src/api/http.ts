@@ -1,0 +1,410 @@
+/**
+ * Sending one API operation: URL, headers, signature, one keep-alive pool per origin, timeouts, the retry loop
+ * (whose decisions come from retry.ts), and typed errors that never carry a secret.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Pool, type Dispatcher } from "undici";
+import type { z } from "zod";
+import { ApiError, ConnectionError, DcsSessionsError, TimeoutError, redact } from "./errors";
+import {
+  classifyNetworkError,
+  decideRetry,
+  parseRetryAfter,
+  REPEATABLE,
+  sleep,
+  type AttemptOutcome,
+  type RetryPolicy,
+} from "./retry";
+import { ErrorBodySchema, OPERATIONS, parseWireJson, type OperationName } from "./schemas";
+import { signRequest } from "./signer";
+import type { CallOptions, Credentials, Logger, TimeoutOptions } from "./types";
+
+export interface TransportSettings {
+  projectId: string;
+  /** Base URLs; a path prefix is kept (`https://host/prefix`). */
+  endpoints: { dcs: string; geminidb: string };
+  credentials: Credentials;
+  retry: RetryPolicy;
+  timeouts: Required<TimeoutOptions>;
+  /** Used instead of the transport's own pools, and never closed by it. */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  now: () => Date;
+}
+
+export interface ApiRequest {
+  operation: OperationName;
+  /** Path parameters besides `project_id`, already validated as URL-safe ids. */
+  params?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Sent as JSON. */
+  body?: unknown;
+  options?: CallOptions;
+}
+
+export interface ApiResponse {
+  operation: OperationName;
+  method: string;
+  /** The path without the query, as errors show it. */
+  path: string;
+  status: number;
+  /** The parsed JSON body; undefined when the body was empty. */
+  body: unknown;
+  requestId?: string;
+}
+
+export interface Transport {
+  send(request: ApiRequest): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export const USER_AGENT = `dcs-sessions/${packageVersion()}`;
+
+/** The headers a request id may come back in, in order of preference (undici lowercases names). */
+const REQUEST_ID_HEADERS = ["x-request-id", "x-openstack-request-id"];
+
+/** Error text from the server is shown, but not without bound. */
+const MAX_ERROR_TEXT = 500;
+
+function packageVersion(): string {
+  try {
+    // src/api and dist/api both sit two levels below the package root.
+    const pkg = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** RFC 3986 percent-encoding: what the signer canonicalises, so what we send must match it. */
+export function encodeComponent(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** Fills `{name}` placeholders of an OPERATIONS path template. */
+export function fillPath(template: string, params: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`missing path parameter ${name}`);
+    return encodeComponent(value);
+  });
+}
+
+/** The query string (no `?`), undefined values left out, keys in the order given. */
+export function buildQuery(query: ApiRequest["query"]): string {
+  if (!query) return "";
+  return Object.entries(query)
+    .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+    .map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(String(v))}`)
+    .join("&");
+}
+
+export function requestIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = headers[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first) return first;
+  }
+  return undefined;
+}
+
+/** `{error_code, error_msg}`, or the `{error: {code, message}}` some gateways send, or the text itself. */
+export function readErrorBody(text: string): { errorCode?: string; errorMsg?: string } {
+  let parsed: unknown;
+  try {
+    parsed = parseWireJson(text);
+  } catch {
+    const plain = text.replace(/\s+/g, " ").trim();
+    return { errorMsg: plain ? plain.slice(0, MAX_ERROR_TEXT) : undefined };
+  }
+  const nested = (parsed as { error?: unknown } | null)?.error;
+  const source =
+    nested && typeof nested === "object"
+      ? {
+          error_code: (nested as { code?: unknown }).code,
+          error_msg: (nested as { message?: unknown }).message,
+        }
+      : parsed;
+  const body = ErrorBodySchema.safeParse(source);
+  if (!body.success) return {};
+  const msg = [body.data.error_msg, body.data.error_ext_msg].filter(Boolean).join(": ");
+  return { errorCode: body.data.error_code, errorMsg: msg ? msg.slice(0, MAX_ERROR_TEXT) : undefined };
+}
+
+/** What the user can do about a failed status, when we know. */
+export function hintForStatus(
+  operation: OperationName,
+  status: number,
+  auth: Credentials["kind"],
+  repeatable: boolean,
+): string | undefined {
+  if (status === 401) {
+    return auth === "token"
+      ? "the IAM token may be expired or not valid for this project"
+      : "check the access key and secret key; it may also be clock skew: X-Sdk-Date must be within 15 minutes " +
+          "of the server's clock, so check this machine's clock";
+  }
+  if (status === 403)
+    return "the credentials are valid but not allowed to do this; check the IAM permissions";
+  if (status === 404) return "check the instance, node or job id, the project id and the region or endpoint";
+  if (status === 429) return "the API is throttling requests; try again in a few seconds";
+  if (operation === "listClients" && status === 500) {
+    return "the session list is served from a cache that a scan fills; scan the node first";
+  }
+  if (!repeatable && status >= 500) {
+    return "not sent again automatically because it may have taken effect; check before repeating it";
+  }
+  return undefined;
+}
+
+/** Masks a computed signature wherever it appears, whoever's it is. */
+function maskSignatures(text: string): string {
+  return text.replace(/Signature=[0-9A-Fa-f]{16,}/g, "Signature=***");
+}
+
+/** Parses a success body with a wire schema; an unexpected shape is an ApiError naming the operation. */
+export function decodeResponse<S extends z.ZodType>(schema: S, response: ApiResponse): z.output<S> {
+  const result = schema.safeParse(response.body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? issue.path.map(String).join(".") : "body";
+  throw new ApiError({
+    operation: response.operation,
+    method: response.method,
+    path: response.path,
+    status: response.status,
+    errorMsg: `unexpected response: ${where}: ${issue?.message ?? "invalid"}`,
+    requestId: response.requestId,
+  });
+}
+
+export function createTransport(settings: TransportSettings): Transport {
+  const pools = new Map<string, Pool>();
+  let closed = false;
+  const { credentials, timeouts } = settings;
+  const secrets =
+    credentials.kind === "token"
+      ? [credentials.authToken]
+      : [credentials.secretKey, credentials.securityToken];
+
+  function dispatcherFor(origin: string): Dispatcher {
+    if (settings.dispatcher) return settings.dispatcher;
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: 16,
+        keepAliveTimeout: 10_000,
+        connect: { timeout: timeouts.connectMs },
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.bodyMs,
+      });
+      pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  function log(message: string, fields: Record<string, unknown>): void {
+    if (!settings.logger) return;
+    try {
+      settings.logger("debug", message, fields);
+    } catch {
+      // A broken logger must not break the call it describes.
+    }
+  }
+
+  /** Headers of one attempt; signed afresh each time so that `X-Sdk-Date` stays current. */
+  function headersFor(
+    method: string,
+    url: URL,
+    body: string,
+  ): { headers: Record<string, string>; extraSecrets: string[] } {
+    const headers: Record<string, string> = {
+      host: url.host,
+      "x-project-id": settings.projectId,
+      "user-agent": USER_AGENT,
+      accept: "application/json",
+    };
+    if (body) headers["content-type"] = "application/json";
+    if (credentials.kind === "token") {
+      headers["x-auth-token"] = credentials.authToken;
+      return { headers, extraSecrets: [] };
+    }
+    const signed = signRequest(
+      { method, url: url.toString(), headers: { ...headers }, body },
+      credentials,
+      settings.now(),
+    );
+    const extraSecrets: string[] = [];
+    for (const [name, value] of Object.entries(signed)) {
+      headers[name.toLowerCase()] = value;
+      if (name.toLowerCase() === "authorization")
+        extraSecrets.push(value, ...(/Signature=([0-9A-Fa-f]+)/.exec(value)?.slice(1) ?? []));
+    }
+    return { headers, extraSecrets };
+  }
+
+  async function send(request: ApiRequest): Promise<ApiResponse> {
+    const { operation } = request;
+    if (closed) throw new DcsSessionsError(`${operation}: the client is closed; create a new one`);
+    const { method, path: template } = OPERATIONS[operation];
+    const repeatable = REPEATABLE[operation];
+    const base = new URL(
+      operation.startsWith("geminidb") ? settings.endpoints.geminidb : settings.endpoints.dcs,
+    );
+    const path = fillPath(template, { ...request.params, project_id: settings.projectId });
+    const query = buildQuery(request.query);
+    const url = new URL(
+      `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`,
+    );
+    const body = request.body === undefined ? "" : JSON.stringify(request.body);
+    const deadlineMs = request.options?.deadlineMs ?? timeouts.callMs;
+    const deadlineAt = Date.now() + deadlineMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
+    const userSignal = request.options?.signal;
+    const signal = userSignal ? AbortSignal.any([userSignal, deadline.signal]) : deadline.signal;
+    const where = { operation, method, path };
+
+    /** Turns an abort into what the caller expects: a TimeoutError for our deadline, their own reason otherwise. */
+    const aborted = (): unknown =>
+      deadline.signal.aborted && !userSignal?.aborted
+        ? new TimeoutError(operation, deadlineMs, `${method} ${path} got no complete answer in time`)
+        : userSignal?.reason;
+
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted) throw aborted();
+        const { headers, extraSecrets } = headersFor(method, url, body);
+        const scrub = (text: string | undefined): string | undefined =>
+          text === undefined ? undefined : maskSignatures(redact(text, [...secrets, ...extraSecrets]));
+        const started = Date.now();
+        let outcome: AttemptOutcome;
+        let failure: (attempts: number, hint?: string) => ApiError;
+        try {
+          const res = await dispatcherFor(url.origin).request({
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers,
+            body: body || undefined,
+            signal,
+            headersTimeout: timeouts.headersMs,
+            bodyTimeout: timeouts.bodyMs,
+          });
+          const text = await res.body.text();
+          const status = res.statusCode;
+          const requestId = scrub(requestIdOf(res.headers));
+          log(`${operation} ${method} ${path} → ${status}`, {
+            ...where,
+            status,
+            attempt,
+            requestId,
+            durationMs: Date.now() - started,
+          });
+          if (status >= 200 && status < 300) {
+            return {
+              ...where,
+              status,
+              body: parseSuccessBody(text, { ...where, status, requestId }),
+              requestId,
+            };
+          }
+          const { errorCode, errorMsg } = readErrorBody(text);
+          const retryAfter = res.headers["retry-after"];
+          outcome = {
+            kind: "response",
+            status,
+            retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
+          };
+          failure = (attempts) =>
+            new ApiError({
+              ...where,
+              status,
+              errorCode: scrub(errorCode),
+              errorMsg: scrub(errorMsg),
+              requestId,
+              attempts,
+              hint: hintForStatus(operation, status, credentials.kind, repeatable),
+            });
+        } catch (error) {
+          if (error instanceof ApiError) throw error;
+          if (signal.aborted) throw aborted();
+          const network = classifyNetworkError(error);
+          outcome = network;
+          log(`${operation} ${method} ${path} → ${network.code ?? "network error"}`, {
+            ...where,
+            attempt,
+            code: network.code,
+            durationMs: Date.now() - started,
+          });
+          failure = (attempts, hint) =>
+            new ConnectionError({
+              ...where,
+              code: network.code,
+              mayHaveReachedServer: network.mayHaveReachedServer,
+              errorMsg: scrub(error instanceof Error ? error.message : String(error)),
+              attempts,
+              hint,
+              cause: error,
+            });
+        }
+        const decision = decideRetry({
+          outcome,
+          repeatable,
+          attempt,
+          policy: settings.retry,
+          remainingMs: deadlineAt - Date.now(),
+        });
+        if (!decision.retry) {
+          const notRepeated =
+            outcome.kind === "network" && !repeatable && outcome.mayHaveReachedServer
+              ? `${url.host}: not sent again because the request may have reached the server; check whether it took effect before repeating it`
+              : outcome.kind === "network"
+                ? `no complete answer from ${url.host}`
+                : undefined;
+          throw failure(attempt, notRepeated);
+        }
+        log(`${operation}: retrying in ${decision.delayMs} ms`, {
+          ...where,
+          attempt,
+          delayMs: decision.delayMs,
+        });
+        try {
+          await sleep(decision.delayMs, signal);
+        } catch {
+          throw aborted();
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    const all = [...pools.values()];
+    pools.clear();
+    await Promise.all(all.map((pool) => pool.close()));
+  }
+
+  return { send, close };
+}
+
+/** An empty body is `undefined`; a body that is not JSON is an ApiError (not retried: it would not change). */
+function parseSuccessBody(
+  text: string,
+  at: { operation: OperationName; method: string; path: string; status: number; requestId?: string },
+): unknown {
+  if (!text.trim()) return undefined;
+  try {
+    return parseWireJson(text);
+  } catch {
+    throw new ApiError({ ...at, errorMsg: "the response body is not valid JSON" });
+  }
+}
