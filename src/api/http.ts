@@ -168,6 +168,23 @@ function maskSignatures(text: string): string {
   return text.replace(/Signature=[0-9A-Fa-f]{16,}/g, "Signature=***");
 }
 
+/**
+ * A copy of a transport error that keeps its name, code and message with every secret masked. The original is
+ * not kept: a dispatcher's error may quote the request's headers (undici's MockAgent does), and a `cause` is
+ * printed with the error.
+ */
+export function scrubbedCause(error: unknown, scrub: (text: string) => string, depth = 0): Error {
+  const original = error instanceof Error ? error : undefined;
+  const copy = new Error(scrub(original ? original.message : String(error)));
+  copy.name = original?.name ?? "Error";
+  copy.stack = original?.stack === undefined ? undefined : scrub(original.stack);
+  const code = (original as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") Object.assign(copy, { code });
+  if (original?.cause !== undefined && depth < 3)
+    copy.cause = scrubbedCause(original.cause, scrub, depth + 1);
+  return copy;
+}
+
 /** Parses a success body with a wire schema; an unexpected shape is an ApiError naming the operation. */
 export function decodeResponse<S extends z.ZodType>(schema: S, response: ApiResponse): z.output<S> {
   const result = schema.safeParse(response.body ?? {});
@@ -271,15 +288,23 @@ export function createTransport(settings: TransportSettings): Transport {
     const signal = userSignal ? AbortSignal.any([userSignal, deadline.signal]) : deadline.signal;
     const where = { operation, method, path };
 
-    /** Turns an abort into what the caller expects: a TimeoutError for our deadline, their own reason otherwise. */
-    const aborted = (): unknown =>
-      deadline.signal.aborted && !userSignal?.aborted
-        ? new TimeoutError(operation, deadlineMs, `${method} ${path} got no complete answer in time`)
-        : userSignal?.reason;
+    /**
+     * Turns an abort into what the caller expects: a TimeoutError for our deadline, their own reason otherwise.
+     * `inFlight`: the abort cut off a request that may already have reached the server.
+     */
+    const aborted = (inFlight: boolean): unknown => {
+      if (!deadline.signal.aborted || userSignal?.aborted) return userSignal?.reason;
+      const detail = `${method} ${path} got no complete answer in time`;
+      return new TimeoutError(
+        operation,
+        deadlineMs,
+        inFlight && !repeatable ? `${detail}; it may have taken effect: check before repeating it` : detail,
+      );
+    };
 
     try {
       for (let attempt = 1; ; attempt++) {
-        if (signal.aborted) throw aborted();
+        if (signal.aborted) throw aborted(false);
         const { headers, extraSecrets } = headersFor(method, url, body);
         const scrub = (text: string | undefined): string | undefined =>
           text === undefined ? undefined : maskSignatures(redact(text, [...secrets, ...extraSecrets]));
@@ -334,7 +359,7 @@ export function createTransport(settings: TransportSettings): Transport {
             });
         } catch (error) {
           if (error instanceof ApiError) throw error;
-          if (signal.aborted) throw aborted();
+          if (signal.aborted) throw aborted(true);
           const network = classifyNetworkError(error);
           outcome = network;
           log(`${operation} ${method} ${path} → ${network.code ?? "network error"}`, {
@@ -351,7 +376,7 @@ export function createTransport(settings: TransportSettings): Transport {
               errorMsg: scrub(error instanceof Error ? error.message : String(error)),
               attempts,
               hint,
-              cause: error,
+              cause: scrubbedCause(error, (text) => scrub(text) ?? ""),
             });
         }
         const decision = decideRetry({
@@ -378,7 +403,7 @@ export function createTransport(settings: TransportSettings): Transport {
         try {
           await sleep(decision.delayMs, signal);
         } catch {
-          throw aborted();
+          throw aborted(false);
         }
       }
     } finally {

@@ -287,6 +287,35 @@ describe("through the client over loopback", () => {
     const error = await client.dcs.listNodes(INSTANCE, { deadlineMs: 80 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ operation: "listNodes", timeoutMs: 80 });
+    expect(String(error)).not.toMatch(/taken effect/);
+  });
+
+  test("a kill-all cut off by the call's deadline is not repeated, and says it may have taken effect", async () => {
+    server.setHandler(() => undefined);
+    const error = await client.dcs
+      .killAllClients(INSTANCE, { nodeId: NODE }, { deadlineMs: 500 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(String(error)).toMatch(/may have taken effect/);
+    expect(server.requests.filter((r) => KILL_PATH.test(r.path))).toHaveLength(1);
+  });
+
+  test("a kill-all that gets no headers in time is not repeated", async () => {
+    const slow = clientFor(server.url, { timeouts: { headersMs: 50 } });
+    server.setHandler(() => undefined); // never answers
+    try {
+      const error = await slow.dcs.killAllClients(INSTANCE, { nodeId: NODE }).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        name: "ConnectionError",
+        code: "UND_ERR_HEADERS_TIMEOUT",
+        mayHaveReachedServer: true,
+        attempts: 1,
+      });
+      expect(String(error)).toMatch(/may have reached the server/);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
   });
 
   test("the deadline of the whole call: no retry that would end after it", async () => {

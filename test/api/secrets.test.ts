@@ -5,6 +5,7 @@
  */
 import { inspect } from "node:util";
 import type { ServerResponse } from "node:http";
+import { MockAgent } from "undici";
 import type { Logger, SessionsClient } from "../../src/api/types";
 import {
   ACCESS_KEY,
@@ -20,6 +21,7 @@ import {
 } from "./helpers";
 
 const INSTANCE = "inst-1";
+const MOCK_ORIGIN = "https://dcs.mock.example";
 const NODE = "node-1";
 
 /** Repeats every credential header it received, in the body and in the request id header. */
@@ -125,6 +127,24 @@ describe("secrets never appear in errors or log lines", () => {
       await attempt(() => client.dcs.killClients(INSTANCE, { nodeId: NODE, clientAddrs: [SECRET_KEY] }));
       await attempt(() => down.dcs.killAllClients(INSTANCE, { allNodes: true }));
       await attempt(() => down.dcs.listNodes(INSTANCE));
+      // A dispatcher whose own error quotes the request's headers (MockAgent does when no interceptor
+      // matches them): the error's `cause` must not carry them either.
+      const agent = new MockAgent();
+      agent.disableNetConnect();
+      agent
+        .get(MOCK_ORIGIN)
+        .intercept({ path: /./, method: "GET", headers: { "x-never-sent": "1" } })
+        .reply(200, {})
+        .persist();
+      const mocked = clientFor(MOCK_ORIGIN, {
+        ...variant,
+        logger,
+        dispatcher: agent,
+        retry: { maxAttempts: 1 },
+      });
+      await attempt(() => mocked.dcs.listNodes(INSTANCE));
+      await mocked.close();
+      await agent.close();
     }
 
     // Every signature the server received, plus the full Authorization values.
@@ -139,6 +159,7 @@ describe("secrets never appear in errors or log lines", () => {
     expect(texts.some((t) => t.includes("ECONNREFUSED"))).toBe(true);
     expect(texts.some((t) => t.includes("TimeoutError"))).toBe(true);
     expect(texts.some((t) => t.includes("limit"))).toBe(true);
+    expect(texts.some((t) => t.includes("Mock dispatch not matched for headers"))).toBe(true);
 
     const all = texts.join("\n");
     for (const secret of [SECRET_KEY, SECURITY_TOKEN, AUTH_TOKEN, ...signatures]) {

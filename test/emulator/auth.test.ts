@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import {
   canonicalQuery,
   canonicalUri,
@@ -177,5 +179,30 @@ describe("an emulator without an IAM token", () => {
     } finally {
       await emulator.close();
     }
+  });
+});
+
+describe("independence from the client it tests", () => {
+  /** Every relative module a file of src/emulator imports, as a path from the repository root. */
+  function importsOf(dir: string): Array<{ file: string; target: string }> {
+    const root = resolve(__dirname, "../..");
+    return readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+      .flatMap((entry) => {
+        const file = join(entry.parentPath, entry.name);
+        const text = readFileSync(file, "utf8");
+        return [...text.matchAll(/(?:from|import|require)\s*\(?\s*"(\.[^"]+)"/g)].map((m) => ({
+          file: relative(root, file),
+          target: relative(root, resolve(dirname(file), m[1]!)),
+        }));
+      });
+  }
+
+  test("src/emulator imports nothing of src/api but the wire schemas (its own signature check stays its own)", () => {
+    const imports = importsOf(resolve(__dirname, "../../src/emulator"));
+    expect(imports.length).toBeGreaterThan(10); // the scan really read the imports
+    const intoApi = imports.filter((i) => i.target.startsWith("src/api"));
+    expect(intoApi.length).toBeGreaterThan(0);
+    expect(intoApi.filter((i) => i.target !== "src/api/schemas")).toEqual([]);
   });
 });

@@ -76,6 +76,7 @@ describe("faults over HTTP", () => {
     expect(reply.status).toBe(status);
     expect(reply.json.error_code).toEqual(expect.any(String));
     expect(reply.json.error_msg).toMatch(/injected/);
+    expect(await emulator.control.counters()).toEqual({ listNodes: 1 });
   });
 
   test("a status fault may carry its own code and message", async () => {
@@ -96,8 +97,11 @@ describe("faults over HTTP", () => {
   });
 
   test("latency delays the answer, which still succeeds", async () => {
-    await once({ kind: "latency", ms: 50 });
+    await once({ kind: "latency", ms: 300 });
+    const started = Date.now();
     const reply = await signed(emulator, "GET", p.nodes);
+    // A lower bound only: the injected delay is the behaviour under test, and a slow machine only adds to it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(reply.status).toBe(200);
     expect(await emulator.control.counters()).toEqual({ listNodes: 1 });
   });

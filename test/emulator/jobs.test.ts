@@ -1,0 +1,67 @@
+/**
+ * The emulator's jobs on their own: the states a poller sees, and that a scan's snapshot is committed when its
+ * job ends (SUCCESS), never while it is still RUNNING.
+ */
+import { JobBook } from "../../src/emulator/jobs";
+
+const JOB_MS = 300;
+const POLL_MS = 5;
+/** Bounds every loop: far above JOB_MS, so only a broken job reaches it. */
+const GIVE_UP_MS = 10_000;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("JobBook", () => {
+  let book: JobBook;
+  beforeEach(() => {
+    book = new JobBook(JOB_MS, Date.now);
+  });
+  afterEach(() => book.close());
+
+  test("INIT → RUNNING → SUCCESS, and the work's commit runs only as the job ends", async () => {
+    let committed = false;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const id = book.start("ScanClients", async () => {
+      await gate; // the work cannot finish before the test has seen RUNNING
+      return () => {
+        committed = true;
+      };
+    });
+    const seen: string[] = [];
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    for (;;) {
+      const job = book.show(id)!;
+      if (seen[seen.length - 1] !== job.status) seen.push(job.status);
+      // The snapshot a scan takes replaces the cached list at the end of the job, not before.
+      expect({ status: job.status, committed }).toEqual({
+        status: job.status,
+        committed: job.status === "SUCCESS",
+      });
+      if (job.status === "RUNNING") release();
+      if (job.status === "SUCCESS" || job.status === "FAIL" || Date.now() > giveUpAt) break;
+      await pause(POLL_MS);
+    }
+    expect(seen).toEqual(["INIT", "RUNNING", "SUCCESS"]);
+    const done = book.show(id)!;
+    expect(done).toMatchObject({ job_id: id, job_type: "ScanClients", fail_reason: "" });
+    expect(Date.parse(done.end_time)).toBeGreaterThanOrEqual(Date.parse(done.begin_time));
+  });
+
+  test("work that throws ends in FAIL with its message, and commits nothing", async () => {
+    const id = book.start("KillAllClients", async () => {
+      throw new Error("redis-server went away");
+    });
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    while (book.show(id)!.status !== "FAIL" && Date.now() < giveUpAt) await pause(POLL_MS);
+    expect(book.show(id)).toMatchObject({ status: "FAIL", fail_reason: "redis-server went away" });
+  });
+
+  test("an unknown id is undefined; close stops jobs where they are", async () => {
+    expect(book.show("nope")).toBeUndefined();
+    const id = book.start("ScanClients", async () => undefined);
+    book.close();
+    await pause(JOB_MS + 50);
+    expect(book.show(id)?.status).toBe("INIT");
+  });
+});
