@@ -58,7 +58,7 @@ export interface OpenClients {
 }
 
 const HOST = "127.0.0.1";
-/** How long a new server may take to answer PING before we give up on it. */
+/** How long a new server may take to answer (as itself) before we give up on it. */
 const START_TIMEOUT_MS = 10_000;
 /** How long a server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -222,37 +222,42 @@ async function startOne(binary: string, port: number): Promise<RedisServer> {
       await stop();
       if (/address already in use/i.test(output)) throw new BindRaceError(`port ${port} was taken`);
       throw new Error(
-        `redis-server on port ${port} exited before answering PING` +
+        `redis-server on port ${port} exited before answering` +
           (spawnError ? `: ${spawnError.message}` : "") +
           (output.trim() ? `\n${output.trim()}` : ""),
       );
     }
-    if (await answersPing(port)) break;
+    // Another test worker's server may hold the same port for a moment: only our own process counts.
+    const pid = await serverPidAt(port);
+    if (pid !== undefined && pid === child.pid) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms`);
+      throw new Error(`redis-server on port ${port} did not answer within ${START_TIMEOUT_MS} ms`);
     }
     await sleep(25);
   }
   return { host: HOST, port, url: `redis://${HOST}:${port}`, pid: child.pid ?? 0, dir, stop };
 }
 
-/** One raw `PING` over a fresh socket: true when the server answers `+PONG`. */
-function answersPing(port: number): Promise<boolean> {
+/** The `process_id` of the server answering on a port (`INFO server` over a fresh socket), if any. */
+function serverPidAt(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = netConnect({ host: HOST, port });
     let reply = "";
-    const done = (ok: boolean): void => {
+    const done = (pid: number | undefined): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(1000, () => done(false));
-    socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.setTimeout(1000, () => done(undefined));
+    socket.once("error", () => done(undefined));
+    socket.once("connect", () => socket.write("INFO server\r\n"));
     socket.on("data", (chunk) => {
       reply += chunk.toString("utf8");
-      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+      if (reply.startsWith("-")) return done(undefined);
+      const match = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
+      if (match) done(Number(match[1]));
     });
+    socket.once("end", () => done(undefined));
   });
 }
 
