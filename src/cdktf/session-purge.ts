@@ -8,12 +8,10 @@ import { DataResource, Fn } from "cdktf";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import type { MaintenanceWindow } from "../core/types";
-import { formatWindow, validateWindow } from "../core/window";
+import { formatWindow } from "../core/window";
 import { PURGE_ENV } from "../cli/purge-env";
-import { DEFAULT_COMMAND, SessionScan, asString, checkConnectionProps, joinIds } from "./session-scan";
+import { DEFAULT_COMMAND, SessionScan, asString, checkConstructProps, joinIds } from "./session-scan";
 import type { ConnectionProps } from "./session-scan";
-import { checkBooleanProp, checkChoiceProp, checkIdListProp, checkIntegerProp, isToken } from "./validate";
-import { ValidationError } from "../api/errors";
 
 export interface SessionPurgeProps extends ConnectionProps {
   /** Nodes to purge. Exactly one of `nodeIds` and `allNodes`. */
@@ -77,47 +75,7 @@ export class SessionPurge extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionPurgeProps) {
     super(scope, id);
-    checkConnectionProps(props);
-    checkIdListProp(props.nodeIds, "nodeIds");
-    checkBooleanProp(props.allNodes, "allNodes");
-    if (props.nodeIds === undefined && props.allNodes !== true) {
-      throw new ValidationError(
-        "nodeIds",
-        "neither nodeIds nor allNodes is set",
-        "nodeIds (a list of node ids) or allNodes: true, exactly one",
-      );
-    }
-    if (props.nodeIds !== undefined && props.allNodes === true) {
-      throw new ValidationError(
-        "allNodes",
-        "is set together with nodeIds",
-        "nodeIds or allNodes: true, exactly one",
-      );
-    }
-    checkBooleanProp(props.dryRun, "dryRun");
-    checkIntegerProp(props.maxSessions, "maxSessions", 0);
-    checkIntegerProp(props.minSessions, "minSessions", 0);
-    if (
-      typeof props.maxSessions === "number" &&
-      typeof props.minSessions === "number" &&
-      !isToken(props.maxSessions) &&
-      !isToken(props.minSessions) &&
-      props.minSessions > props.maxSessions
-    ) {
-      throw new ValidationError(
-        "minSessions",
-        `${props.minSessions} is above maxSessions ${props.maxSessions}`,
-        "a value <= maxSessions",
-      );
-    }
-    if (props.maintenanceWindow !== undefined) validateWindow(props.maintenanceWindow, "maintenanceWindow");
-    checkChoiceProp(props.outsideWindow, "outsideWindow", ["fail", "skip"]);
-    checkBooleanProp(props.verify, "verify");
-    checkIntegerProp(props.waitTimeoutSeconds, "waitTimeoutSeconds", 1, 86_400);
-    checkBooleanProp(props.alwaysRun, "alwaysRun");
-    if (props.triggers !== undefined && !Array.isArray(props.triggers)) {
-      throw new ValidationError("triggers", "is not a list", "a list of values");
-    }
+    checkConstructProps("SessionPurge", props);
 
     const environment = purgeEnvironment(props);
     this.resource = new DataResource(this, "purge", {

@@ -10,19 +10,7 @@ import { IDLE_BUCKETS } from "../core/types";
 import type { Engine, IdleBucket } from "../core/types";
 import { IDLE_BUCKET_KEYS } from "../cli/external";
 import { ExternalData, externalProviderOf } from "./external-provider";
-import {
-  ENDPOINT_PATTERN,
-  MAX_TOP_N,
-  PROJECT_ID_PATTERN,
-  REGION_PATTERN,
-  checkBooleanProp,
-  checkChoiceProp,
-  checkCommandProp,
-  checkIdListProp,
-  checkIdProp,
-  checkIntegerProp,
-  checkTextProp,
-} from "./validate";
+import { checkCommandProp, checkResourceProps } from "./validate";
 
 /** The command that runs the CLI when `command` is not set: the package's own bin, no absolute path. */
 export const DEFAULT_COMMAND: readonly string[] = ["npx", "--no-install", "dcs-sessions"];
@@ -65,20 +53,12 @@ export interface SessionScanProps extends ConnectionProps {
   readonly dependsOn?: ITerraformDependable[];
 }
 
-/** Validates what both constructs share; throws a ValidationError naming the prop. */
-export function checkConnectionProps(props: ConnectionProps): void {
-  if (props === undefined || props === null) throw new TypeError("props are required (at least instanceId)");
-  checkIdProp(props.instanceId, "instanceId");
-  checkChoiceProp(props.engine, "engine", ["dcs", "geminidb"]);
-  checkTextProp(props.region, "region", REGION_PATTERN, "a region name such as eu-west-101");
-  checkTextProp(props.projectId, "projectId", PROJECT_ID_PATTERN, "1-64 characters of A-Z a-z 0-9 _ -");
-  checkTextProp(
-    props.endpoint,
-    "endpoint",
-    ENDPOINT_PATTERN,
-    "an http(s) URL such as https://dcs.example.com",
-  );
-  checkTextProp(props.geminidbEndpoint, "geminidbEndpoint", ENDPOINT_PATTERN, "an http(s) URL");
+/** The props the constructs have and the resources' schemas do not: how to run the CLI, and Terraform's wiring. */
+export const CONSTRUCT_PROPS = ["command", "provider", "dependsOn"] as const;
+
+/** Validates a construct's props (the resources' schemas, then the construct's own); names the prop. */
+export function checkConstructProps(kind: "SessionScan" | "SessionPurge", props: ConnectionProps): void {
+  checkResourceProps(kind, props, CONSTRUCT_PROPS);
   checkCommandProp(props.command, "command");
 }
 
@@ -138,12 +118,7 @@ export class SessionScan extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionScanProps) {
     super(scope, id);
-    checkConnectionProps(props);
-    checkIdListProp(props.nodeIds, "nodeIds");
-    checkBooleanProp(props.cleanCache, "cleanCache");
-    checkTextProp(props.addr, "addr", undefined, "an address or address prefix such as 10.0.0.5");
-    checkIntegerProp(props.topN, "topN", 0, MAX_TOP_N);
-    checkIntegerProp(props.waitTimeoutSeconds, "waitTimeoutSeconds", 1, 86_400);
+    checkConstructProps("SessionScan", props);
 
     this.dataSource = new ExternalData(this, "scan", {
       program: [...(props.command ?? DEFAULT_COMMAND), "terraform-external", "scan"],

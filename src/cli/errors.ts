@@ -13,6 +13,7 @@ import {
   exitCodeOf,
   redact,
 } from "../api/errors";
+import { secretsInEnv } from "../core/secrets";
 
 /** What a CLI error needs: the line to print and the exit code. */
 export interface FailureReport {
@@ -20,16 +21,6 @@ export interface FailureReport {
   exitCode: 1 | 2 | 3;
   stack?: string;
 }
-
-/** Environment variables whose values must never be printed, whatever a remote body echoes back. */
-export const SECRET_ENV_VARS = [
-  "HW_SECRET_KEY",
-  "HUAWEICLOUD_SDK_SK",
-  "CLOUD_SDK_SK",
-  "HW_SECURITY_TOKEN",
-  "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-  "HW_AUTH_TOKEN",
-] as const;
 
 /** A fix for the API failures whose cause is usually known, when the client gave none. */
 export function apiFix(error: ApiError): string | undefined {
@@ -65,7 +56,7 @@ export function describeFailure(error: unknown, env: Record<string, string | und
   else if (error instanceof DcsSessionsError) line = error.message;
   else if (error instanceof Error) line = `unexpected error: ${error.message}`;
   else line = `unexpected error: ${String(error)}`;
-  const secrets = SECRET_ENV_VARS.map((name) => env[name]);
+  const secrets = secretsInEnv(env);
   const stack = error instanceof Error && error.stack ? redact(error.stack, secrets) : undefined;
   return { line: `dcs-sessions: ${redact(oneLine(line), secrets)}`, exitCode, stack };
 }

@@ -5,7 +5,8 @@
  * instance argument the variables are ignored, so an exported variable cannot change an interactive purge.
  */
 import { ValidationError } from "../api/errors";
-import type { Engine } from "../core/types";
+import { validatePurgeOptions } from "../core/purge";
+import type { Engine, PurgeOptions } from "../core/types";
 import { ENGINES, booleanFrom, checkId, choiceFrom, idListFrom, integerFrom } from "./options";
 
 export const PURGE_ENV = {
@@ -75,25 +76,35 @@ export function mergePurgeInputs(fromCli: PurgeInputs, fromEnv: PurgeInputs): Pu
   return merged;
 }
 
-/** The target must be exactly one of: nodes, or every node. */
-export function checkTarget(inputs: PurgeInputs): void {
-  const hasNodes = inputs.nodeIds !== undefined && inputs.nodeIds.length > 0;
-  if (hasNodes === (inputs.allNodes === true)) {
-    throw new ValidationError(
-      "--node/--all-nodes",
-      hasNodes ? "are both given" : "neither is given",
-      "--node <id> (repeatable) or --all-nodes, exactly one",
-    );
-  }
-  if (
-    inputs.minSessions !== undefined &&
-    inputs.maxSessions !== undefined &&
-    inputs.minSessions > inputs.maxSessions
-  ) {
-    throw new ValidationError(
-      "--min-sessions",
-      `${inputs.minSessions} is above --max-sessions ${inputs.maxSessions}`,
-      "a value <= --max-sessions",
-    );
+/** The flag of each purge option, to name it in a message (with its variable, for the environment mode). */
+const PURGE_FLAGS: Partial<Record<keyof PurgeOptions, string>> = {
+  instanceId: "<instance>",
+  engine: "--engine",
+  nodeIds: "--node",
+  allNodes: "--all-nodes",
+  dryRun: "--dry-run",
+  maxSessions: "--max-sessions",
+  minSessions: "--min-sessions",
+  maintenanceWindow: "--window",
+  outsideWindow: "--outside-window",
+  verify: "--no-verify",
+  waitTimeoutSeconds: "--wait-timeout",
+};
+
+/**
+ * Checks purge options with the core's rules (one target: nodes or every node; min <= max; …) before any
+ * remote call, and names the flag and the variable of the field at fault rather than the option's name.
+ */
+export function checkPurgeOptions(options: PurgeOptions): void {
+  try {
+    validatePurgeOptions(options);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const key = error.field.split(/[.[]/)[0] as keyof PurgeOptions;
+    const flag = PURGE_FLAGS[key];
+    if (flag === undefined) throw error;
+    const variable = (PURGE_ENV as Partial<Record<string, string>>)[key];
+    const problem = error.message.slice(error.field.length + 2);
+    throw new ValidationError(variable ? `${flag} (${variable})` : flag, problem);
   }
 }

@@ -10,6 +10,7 @@ import {
   MAX_TOP_N,
   OTHER_KEY,
   type IdleBucket,
+  type SessionSnapshot,
   type SessionSummary,
 } from "./types";
 
@@ -20,14 +21,7 @@ export const NONE_KEY = "(none)";
 export const DEFAULT_TRACKED_KEYS = 100_000;
 
 /** One session in the shape the accumulator reads, whichever API it came from. */
-export interface SessionFacts {
-  addr: string;
-  name: string;
-  user: string;
-  db: string;
-  cmd: string;
-  idleSeconds: number;
-  ageSeconds: number;
+export interface SessionFacts extends Omit<SessionSummary, "nodeId"> {
   subscriptions: number;
 }
 
@@ -230,23 +224,25 @@ function summaryOf(nodeId: string, f: SessionFacts): SessionSummary {
 }
 
 /** The aggregate part of a SessionSnapshot. */
-export interface SessionAggregate {
-  totalSessions: number;
+export type SessionAggregate = Pick<
+  SessionSnapshot,
+  | "totalSessions"
+  | "byClientIp"
+  | "byUser"
+  | "byDb"
+  | "byCommand"
+  | "byName"
+  | "idleBuckets"
+  | "maxIdleSeconds"
+  | "maxAgeSeconds"
+  | "subscribers"
+  | "topIdle"
+> & {
   /** Sessions per node id, in the order nodes were first seen. */
   perNode: Record<string, number>;
-  byClientIp: Record<string, number>;
-  byUser: Record<string, number>;
-  byDb: Record<string, number>;
-  byCommand: Record<string, number>;
-  byName: Record<string, number>;
-  idleBuckets: Record<IdleBucket, number>;
-  maxIdleSeconds: number;
-  maxAgeSeconds: number;
-  subscribers: number;
-  topIdle: SessionSummary[];
   /** The maps whose key space went past the tracking bound: their listed counts are lower bounds. */
   approximateMaps: string[];
-}
+};
 
 export interface AccumulatorOptions {
   /** How many of the most idle sessions to keep, 0–100 (default 10). */

@@ -27,4 +27,5 @@ export {
 } from "./aggregate";
 export type { AccumulatorOptions, SessionAggregate, SessionFacts } from "./aggregate";
 export { checkKnownIds, resolveDcsNodes, sessionNodesOf } from "./nodes";
+export { SECRET_ENV_VARS, secretsInEnv } from "./secrets";
 export type { TargetNode } from "./nodes";

@@ -10,7 +10,7 @@
  */
 import { ApiError, ValidationError } from "../api/errors";
 import type { CallOptions, SessionNode, SessionsClient } from "../api/types";
-import type { ProgressEvent } from "./types";
+import type { Engine, ProgressEvent } from "./types";
 
 export interface TargetNode {
   nodeId: string;
@@ -86,4 +86,17 @@ export async function resolveDcsNodes(
     throw error;
   }
   return nodeIds ? checkKnownIds(nodeIds, listed) : sessionNodesOf(listed).map(target);
+}
+
+/** The nodes an operation acts on: DCS resolves them; GeminiDB takes the given ids or the whole instance. */
+export async function resolveTargets(
+  client: SessionsClient,
+  input: { instanceId: string; engine?: Engine; nodeIds?: string[] },
+  call: CallOptions,
+  onProgress?: (event: ProgressEvent) => void,
+): Promise<TargetNode[] | undefined> {
+  if ((input.engine ?? "dcs") === "dcs") {
+    return resolveDcsNodes(client, input.instanceId, input.nodeIds, call, onProgress);
+  }
+  return input.nodeIds?.map((nodeId) => ({ nodeId }));
 }

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { GuardRefusedError } from "../api/errors";
 import { parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
-import { resolveDcsNodes, type TargetNode } from "./nodes";
+import { resolveTargets, type TargetNode } from "./nodes";
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_WAIT_TIMEOUT_SECONDS,
@@ -166,10 +166,7 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
 
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
-    const targets =
-      engine === "dcs"
-        ? await resolveDcsNodes(client, input.instanceId, input.nodeIds, call, options.onProgress)
-        : input.nodeIds?.map((nodeId) => ({ nodeId }));
+    const targets = await resolveTargets(client, input, call, options.onProgress);
     const timeoutMs = (input.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000;
     const plan: SnapshotPlan = {
       client,

@@ -8,7 +8,7 @@ import { createClient } from "../api/client";
 import { IdSchema, parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
-import { resolveDcsNodes, type TargetNode } from "./nodes";
+import { resolveTargets, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
   MAX_TOP_N,
@@ -257,10 +257,7 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
   const engine = input.engine ?? "dcs";
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
-    const targets =
-      engine === "dcs"
-        ? await resolveDcsNodes(client, input.instanceId, input.nodeIds, call, options.onProgress)
-        : input.nodeIds?.map((nodeId) => ({ nodeId }));
+    const targets = await resolveTargets(client, input, call, options.onProgress);
     return takeSnapshot({
       client,
       instanceId: input.instanceId,

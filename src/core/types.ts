@@ -104,6 +104,23 @@ export interface SessionSnapshot {
   approximateMaps?: string[];
 }
 
+/** The outputs of a scan, by the names of DESIGN §5: what the Pulumi resource exposes. */
+export const SCAN_OUTPUT_NAMES = [
+  "totalSessions",
+  "nodes",
+  "byClientIp",
+  "byUser",
+  "byDb",
+  "byCommand",
+  "byName",
+  "idleBuckets",
+  "maxIdleSeconds",
+  "maxAgeSeconds",
+  "subscribers",
+  "topIdle",
+  "scannedAt",
+] as const satisfies ReadonlyArray<keyof SessionSnapshot>;
+
 export interface MaintenanceWindow {
   /** Days the window opens on (`mon`…`sun`); default every day. A window crossing midnight belongs to its opening day. */
   days?: Array<"mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun">;
@@ -170,3 +187,13 @@ export interface PurgeReport {
   before?: SessionSnapshot;
   after?: SessionSnapshot;
 }
+
+/** The outputs of a purge, by the names of DESIGN §5 (the snapshots stay out: a state keeps figures). */
+export const PURGE_OUTPUT_NAMES = [
+  "status",
+  "sessionsBefore",
+  "sessionsAfter",
+  "nodes",
+  "jobIds",
+  "purgedAt",
+] as const satisfies ReadonlyArray<keyof PurgeReport>;

@@ -2,12 +2,17 @@
  * The resources' inputs as the provider sees them: zod schemas for `check`, and the pure `check`/`diff`
  * decisions. Free of `@pulumi/pulumi` so it is cheap to load and to test.
  */
-import { z } from "zod";
-import { fieldName, IdSchema, listIssues } from "../api/schemas";
-import { PurgeInputSchema, type PurgeInput } from "../core/purge";
-import { ScanInputSchema, type ScanInput } from "../core/scan";
+import type { PurgeInput } from "../core/purge";
+import {
+  RESOURCE_INPUT_KEYS,
+  ResourceInputsSchema,
+  resourceInputIssues,
+  type ResourceInputs,
+  type ResourceKind,
+} from "../core/resource-inputs";
+import type { ScanInput } from "../core/scan";
 
-export type ResourceKind = "SessionScan" | "SessionPurge";
+export type { ResourceKind };
 
 /** The property the dynamic-provider host adds to every resource: the serialized provider. */
 export const PROVIDER_KEY = "__provider";
@@ -23,37 +28,14 @@ const CREDENTIAL_CONFIG: Record<(typeof CREDENTIAL_INPUTS)[number], string> = {
   authToken: "HW_AUTH_TOKEN",
 };
 
-const EndpointSchema = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" });
-
-/** The inputs only the Pulumi resources have; the rest are the core's options, validated by its schemas. */
-export const PulumiInputsSchema = z.strictObject({
-  triggers: z.array(z.unknown()).optional(),
-  alwaysRun: z.boolean().optional(),
-  region: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,63}$/, { message: "must be a region name such as eu-west-101" })
-    .optional(),
-  projectId: IdSchema.optional(),
-  endpoint: EndpointSchema.optional(),
-  geminidbEndpoint: EndpointSchema.optional(),
-});
-export type PulumiInputs = z.infer<typeof PulumiInputsSchema>;
-
-const CORE_SCHEMAS = { SessionScan: ScanInputSchema, SessionPurge: PurgeInputSchema } as const;
-/** Core options a resource does not expose: how the provider runs is not the user's state. */
-const NOT_INPUTS = new Set(["concurrency"]);
-
-function coreKeys(kind: ResourceKind): string[] {
-  return Object.keys(CORE_SCHEMAS[kind].shape).filter((key) => !NOT_INPUTS.has(key));
-}
+/** The inputs only the resources have (the same for the CDKTF constructs). */
+export const PulumiInputsSchema = ResourceInputsSchema;
+export type PulumiInputs = ResourceInputs;
 
 /** Every input name of a resource kind: what `diff` compares and what the outputs echo. */
-export const INPUT_KEYS: Record<ResourceKind, readonly string[]> = {
-  SessionScan: [...coreKeys("SessionScan"), ...Object.keys(PulumiInputsSchema.shape)],
-  SessionPurge: [...coreKeys("SessionPurge"), ...Object.keys(PulumiInputsSchema.shape)],
-};
+export const INPUT_KEYS = RESOURCE_INPUT_KEYS;
 
-export type SessionScanInputs = Omit<ScanInput, "concurrency"> & PulumiInputs;
+export type SessionScanInputs = Omit<ScanInput, "concurrency" | "rescan"> & PulumiInputs;
 export type SessionPurgeInputs = Omit<PurgeInput, "concurrency"> & PulumiInputs;
 
 /** Inputs that name another target: a change replaces the resource rather than updating it. */
@@ -77,45 +59,22 @@ export function pickInputs(kind: ResourceKind, props: Record<string, unknown>): 
   return out;
 }
 
-/** Field names (as `fieldName` spells them) whose value is unknown in a preview. */
-function unknownFields(value: unknown, path: PropertyKey[] = []): string[] {
-  if (value === UNKNOWN_VALUE) return [fieldName(undefined, path)];
-  if (Array.isArray(value)) return value.flatMap((v, i) => unknownFields(v, [...path, i]));
-  if (typeof value === "object" && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) => unknownFields(v, [...path, k]));
-  }
-  return [];
-}
-
-function isUnder(field: string, parent: string): boolean {
-  return field === parent || field.startsWith(`${parent}.`) || field.startsWith(`${parent}[`);
-}
-
 /**
  * Validates a resource's inputs: one failure per problem, each naming its top-level property. Values not
  * known yet (a preview) are not judged; credentials given as inputs are refused without echoing them.
  */
 export function checkInputs(kind: ResourceKind, news: Record<string, unknown>): CheckFailure[] {
   const failures: CheckFailure[] = [];
-  const core: Record<string, unknown> = {};
-  const own: Record<string, unknown> = {};
+  const inputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(withoutProvider(news))) {
     if (value === undefined) continue;
     if (Object.hasOwn(CREDENTIAL_CONFIG, key)) {
       const where = CREDENTIAL_CONFIG[key as (typeof CREDENTIAL_INPUTS)[number]];
       failures.push({ property: key, reason: `${key}: credentials are not resource inputs; set ${where}` });
-    } else if (Object.hasOwn(PulumiInputsSchema.shape, key)) own[key] = value;
-    else if (INPUT_KEYS[kind].includes(key)) core[key] = value;
-    else {
-      const allowed = INPUT_KEYS[kind].join(", ");
-      failures.push({ property: key, reason: `${key}: is not an input of ${kind}; allowed: ${allowed}` });
-    }
+    } else inputs[key] = value;
   }
-  const unknown = unknownFields({ ...core, ...own });
-  const issues = [...listIssues(CORE_SCHEMAS[kind], core), ...listIssues(PulumiInputsSchema, own)];
-  for (const issue of issues) {
-    if (unknown.some((u) => isUnder(issue.field, u))) continue;
-    failures.push({ property: issue.field.split(/[.[]/)[0] || issue.field, reason: issue.message });
+  for (const issue of resourceInputIssues(kind, inputs, (v) => v === UNKNOWN_VALUE)) {
+    failures.push({ property: issue.property, reason: issue.message });
   }
   return failures;
 }

@@ -9,8 +9,9 @@ import { CredentialsError, redact } from "../api/errors";
 import type { ClientOptions, Credentials } from "../api/types";
 import { purgeSessions } from "../core/purge";
 import { scanSessions } from "../core/scan";
+import { secretsInEnv } from "../core/secrets";
 import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../core/types";
-import { MAX_TOP_N } from "../core/types";
+import { MAX_TOP_N, PURGE_OUTPUT_NAMES, SCAN_OUTPUT_NAMES } from "../core/types";
 import {
   checkInputs,
   diffInputs,
@@ -30,16 +31,6 @@ export const CONFIG_KEYS = {
 } as const;
 
 export type StackConfig = Partial<Record<keyof typeof CONFIG_KEYS, string>>;
-
-/** Environment variables that may hold a secret, redacted from every error the provider lets out. */
-const SECRET_ENV = [
-  "HW_SECRET_KEY",
-  "HUAWEICLOUD_SDK_SK",
-  "CLOUD_SDK_SK",
-  "HW_SECURITY_TOKEN",
-  "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-  "HW_AUTH_TOKEN",
-];
 
 export function readStackConfig(config: { get(key: string): unknown }): StackConfig {
   const out: StackConfig = {};
@@ -83,35 +74,19 @@ export function clientOptionsFor(
   };
 }
 
+/** The named fields of a result, and nothing else. */
+function pick<T extends object>(result: T, names: ReadonlyArray<keyof T>): Record<string, unknown> {
+  return Object.fromEntries(names.map((name) => [name, result[name]]));
+}
+
 /** The scan outputs of DESIGN §5, bounded whatever the number of sessions. */
 export function scanOutputs(s: SessionSnapshot): Record<string, unknown> {
-  return {
-    totalSessions: s.totalSessions,
-    nodes: s.nodes,
-    byClientIp: s.byClientIp,
-    byUser: s.byUser,
-    byDb: s.byDb,
-    byCommand: s.byCommand,
-    byName: s.byName,
-    idleBuckets: s.idleBuckets,
-    maxIdleSeconds: s.maxIdleSeconds,
-    maxAgeSeconds: s.maxAgeSeconds,
-    subscribers: s.subscribers,
-    topIdle: s.topIdle.slice(0, MAX_TOP_N),
-    scannedAt: s.scannedAt,
-  };
+  return { ...pick(s, SCAN_OUTPUT_NAMES), topIdle: s.topIdle.slice(0, MAX_TOP_N) };
 }
 
 /** The purge outputs of DESIGN §5 (the before/after snapshots stay out of the state: they are large). */
 export function purgeOutputs(r: PurgeReport): Record<string, unknown> {
-  return {
-    status: r.status,
-    sessionsBefore: r.sessionsBefore,
-    sessionsAfter: r.sessionsAfter,
-    nodes: r.nodes,
-    jobIds: r.jobIds,
-    purgedAt: r.purgedAt,
-  };
+  return pick(r, PURGE_OUTPUT_NAMES);
 }
 
 /** Drops `undefined` (a protobuf Struct cannot carry it) and anything that is not plain data. */
@@ -230,12 +205,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     try {
       return await operation();
     } catch (error) {
-      const env = this.env();
-      const secrets = [
-        this.config.secretKey,
-        this.config.securityToken,
-        ...SECRET_ENV.map((name) => env[name]),
-      ];
+      const secrets = [this.config.secretKey, this.config.securityToken, ...secretsInEnv(this.env())];
       const message = redact(error instanceof Error ? error.message : String(error), secrets);
       const safe = new Error(message);
       safe.name = error instanceof Error ? error.name : "Error";

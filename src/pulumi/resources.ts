@@ -3,6 +3,7 @@
  * Credentials are never inputs: they come from the stack config (`huaweicloud:*`) or the environment.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PURGE_OUTPUT_NAMES, SCAN_OUTPUT_NAMES } from "../core/types";
 import type {
   Engine,
   IdleBucket,
@@ -67,24 +68,6 @@ export interface SessionPurgeArgs extends SessionArgsBase {
   verify?: pulumi.Input<boolean>;
 }
 
-const SCAN_OUTPUTS = [
-  "totalSessions",
-  "nodes",
-  "byClientIp",
-  "byUser",
-  "byDb",
-  "byCommand",
-  "byName",
-  "idleBuckets",
-  "maxIdleSeconds",
-  "maxAgeSeconds",
-  "subscribers",
-  "topIdle",
-  "scannedAt",
-] as const;
-
-const PURGE_OUTPUTS = ["status", "sessionsBefore", "sessionsAfter", "nodes", "jobIds", "purgedAt"] as const;
-
 /** The args plus every output left undefined, so the engine registers the outputs. */
 function withOutputs(args: object, outputs: readonly string[]): Record<string, unknown> {
   const props: Record<string, unknown> = {};
@@ -92,20 +75,13 @@ function withOutputs(args: object, outputs: readonly string[]): Record<string, u
   return { ...props, ...args };
 }
 
-/**
- * A snapshot of an instance's client sessions: scan, list every page, count. Runs on create and when its
- * inputs or `triggers` change (or on every `pulumi up` with `alwaysRun`); `pulumi refresh` re-counts the
- * service's cached lists without a new scan; `pulumi destroy` only forgets it.
- */
-export class SessionScan extends pulumi.dynamic.Resource {
+/** What both resources echo of their inputs. */
+abstract class SessionResource extends pulumi.dynamic.Resource {
   // `declare`: with ES2022 class fields an initializer-less field would overwrite the outputs that the
   // base constructor sets.
   declare readonly instanceId: pulumi.Output<string>;
   declare readonly engine: pulumi.Output<Engine | undefined>;
   declare readonly nodeIds: pulumi.Output<string[] | undefined>;
-  declare readonly cleanCache: pulumi.Output<boolean | undefined>;
-  declare readonly addr: pulumi.Output<string | undefined>;
-  declare readonly topN: pulumi.Output<number | undefined>;
   declare readonly waitTimeoutSeconds: pulumi.Output<number | undefined>;
   declare readonly triggers: pulumi.Output<unknown[] | undefined>;
   declare readonly alwaysRun: pulumi.Output<boolean | undefined>;
@@ -113,6 +89,17 @@ export class SessionScan extends pulumi.dynamic.Resource {
   declare readonly projectId: pulumi.Output<string | undefined>;
   declare readonly endpoint: pulumi.Output<string | undefined>;
   declare readonly geminidbEndpoint: pulumi.Output<string | undefined>;
+}
+
+/**
+ * A snapshot of an instance's client sessions: scan, list every page, count. Runs on create and when its
+ * inputs or `triggers` change (or on every `pulumi up` with `alwaysRun`); `pulumi refresh` re-counts the
+ * service's cached lists without a new scan; `pulumi destroy` only forgets it.
+ */
+export class SessionScan extends SessionResource {
+  declare readonly cleanCache: pulumi.Output<boolean | undefined>;
+  declare readonly addr: pulumi.Output<string | undefined>;
+  declare readonly topN: pulumi.Output<number | undefined>;
 
   /** Sessions counted on the scanned nodes. */
   declare readonly totalSessions: pulumi.Output<number>;
@@ -143,7 +130,7 @@ export class SessionScan extends pulumi.dynamic.Resource {
     super(
       serializedProviders.SessionScan,
       name,
-      withOutputs(args, SCAN_OUTPUTS),
+      withOutputs(args, SCAN_OUTPUT_NAMES),
       opts,
       TYPE_MODULE,
       "SessionScan",
@@ -156,10 +143,7 @@ export class SessionScan extends pulumi.dynamic.Resource {
  * its inputs or `triggers` change (or on every `pulumi up` with `alwaysRun`). Preview, refresh and destroy
  * never kill a session.
  */
-export class SessionPurge extends pulumi.dynamic.Resource {
-  declare readonly instanceId: pulumi.Output<string>;
-  declare readonly engine: pulumi.Output<Engine | undefined>;
-  declare readonly nodeIds: pulumi.Output<string[] | undefined>;
+export class SessionPurge extends SessionResource {
   declare readonly allNodes: pulumi.Output<boolean | undefined>;
   declare readonly dryRun: pulumi.Output<boolean | undefined>;
   declare readonly maxSessions: pulumi.Output<number | undefined>;
@@ -167,13 +151,6 @@ export class SessionPurge extends pulumi.dynamic.Resource {
   declare readonly maintenanceWindow: pulumi.Output<MaintenanceWindow | undefined>;
   declare readonly outsideWindow: pulumi.Output<"fail" | "skip" | undefined>;
   declare readonly verify: pulumi.Output<boolean | undefined>;
-  declare readonly waitTimeoutSeconds: pulumi.Output<number | undefined>;
-  declare readonly triggers: pulumi.Output<unknown[] | undefined>;
-  declare readonly alwaysRun: pulumi.Output<boolean | undefined>;
-  declare readonly region: pulumi.Output<string | undefined>;
-  declare readonly projectId: pulumi.Output<string | undefined>;
-  declare readonly endpoint: pulumi.Output<string | undefined>;
-  declare readonly geminidbEndpoint: pulumi.Output<string | undefined>;
 
   /** `purged`, `dry-run`, `skipped-outside-window` or `skipped-below-minimum`. */
   declare readonly status: pulumi.Output<PurgeStatus>;
@@ -192,7 +169,7 @@ export class SessionPurge extends pulumi.dynamic.Resource {
     super(
       serializedProviders.SessionPurge,
       name,
-      withOutputs(args, PURGE_OUTPUTS),
+      withOutputs(args, PURGE_OUTPUT_NAMES),
       opts,
       TYPE_MODULE,
       "SessionPurge",

@@ -241,6 +241,9 @@ describe("validation in the constructor names the prop", () => {
     [{ waitTimeoutSeconds: 0 }, "waitTimeoutSeconds"],
     [{ region: "Europe West" }, "region"],
     [{ endpoint: "ftp://x" }, "endpoint"],
+    // The client's own rule (the Pulumi check uses it too): plain http only on loopback.
+    [{ endpoint: "http://dcs.example.com" }, "endpoint"],
+    [{ region: "eu_west_101" }, "region"],
     [{ addr: "${path.module}" }, "addr"],
     [{ command: [] }, "command"],
     [{ command: ["npx", ""] }, "command"],
@@ -252,7 +255,7 @@ describe("validation in the constructor names the prop", () => {
 
   const purgeCases: Array<[Partial<SessionPurgeProps>, string]> = [
     [{ allNodes: undefined }, "nodeIds"],
-    [{ nodeIds: ["n1"] }, "allNodes"],
+    [{ nodeIds: ["n1"] }, "nodeIds"],
     [{ maxSessions: -1 }, "maxSessions"],
     [{ minSessions: 10, maxSessions: 5 }, "minSessions"],
     [{ maintenanceWindow: { start: "2:00", end: "04:00" } }, "maintenanceWindow.start"],

@@ -18,6 +18,22 @@ import { CLI_MAIN, assertBuilt, runCliProcess, runProcess } from "./support";
 type Json = Record<string, any>;
 
 const hasScript = spawnSync("script", ["--version"]).status === 0;
+const SCRIPT_INSTALL_HINT = "apt-get install -y util-linux (it provides script)";
+
+/**
+ * The terminal tests need util-linux `script` for a pseudo-terminal. Without it they skip with a hint,
+ * except under CI=true, where a missing `script` must fail the run rather than hide the TTY behaviour.
+ */
+function describeWithScript(name: string, fn: () => void): void {
+  if (hasScript) describe(name, fn);
+  else if (process.env.CI === "true") {
+    describe(name, () => {
+      test("util-linux script is installed (required under CI=true)", () => {
+        throw new Error(`script was not found on PATH and CI=true; install it: ${SCRIPT_INSTALL_HINT}`);
+      });
+    });
+  } else describe.skip(`${name} [skipped: script not found on PATH; install it: ${SCRIPT_INSTALL_HINT}]`, fn);
+}
 
 /** A one-minute window twelve hours from now, every day, in UTC: certainly closed while the test runs. */
 function closedWindow(): string {
@@ -372,7 +388,7 @@ describeWithRedis("dcs-sessions (built) against the emulator and real redis-serv
     }
   });
 
-  (hasScript ? describe : describe.skip)("on a terminal (util-linux script gives a PTY)", () => {
+  describeWithScript("on a terminal (util-linux script gives a PTY)", () => {
     const onTty = (command: string, input: string, extra: Record<string, string> = {}) =>
       runProcess("script", ["-qec", command, "/dev/null"], {
         env: { ...env, TERM: "xterm", ...extra },

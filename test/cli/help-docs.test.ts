@@ -1,5 +1,5 @@
 /**
- * Keeps the CLI reference in docs/readme/cli.md in step with the real `--help` of every command. Run with
+ * Keeps the CLI reference at the end of README.md in step with the real `--help` of every command. Run with
  * UPDATE_CLI_DOCS=1 to rewrite the generated part after a deliberate change.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 import { resolve } from "node:path";
 import { runCli } from "../../src/cli/program";
 
-const DOC = resolve(__dirname, "../../docs/readme/cli.md");
+const DOC = resolve(__dirname, "../../README.md");
 const MARKER = "<!-- generated help below: do not edit by hand -->";
 const COMMANDS = [
   [],
@@ -45,7 +45,7 @@ function generated(helps: Array<[string[], string]>): string {
     .join("\n");
 }
 
-test("docs/readme/cli.md holds the real --help of every command", async () => {
+test("README.md ends with the real --help of every command", async () => {
   const helps: Array<[string[], string]> = [];
   for (const command of COMMANDS) helps.push([command, await helpOf(command)]);
   const doc = readFileSync(DOC, "utf8");

@@ -11,7 +11,7 @@ import { EXTERNAL_RESULT_KEYS, externalResult, parseExternalQuery } from "../../
 import { collectIds, idListFrom, integerArgument } from "../../src/cli/options";
 import { bar, makeStyle, renderBars } from "../../src/cli/output/table";
 import { createProgress, eventLine } from "../../src/cli/progress";
-import { checkTarget, mergePurgeInputs, purgeInputsFromEnv } from "../../src/cli/purge-env";
+import { mergePurgeInputs, purgeInputsFromEnv } from "../../src/cli/purge-env";
 import { confirmationQuestion, purgeOptionsOf } from "../../src/cli/commands/purge";
 import { emulatorOptionsOf } from "../../src/cli/commands/emulator";
 import { runCli } from "../../src/cli/program";
@@ -199,9 +199,16 @@ describe("purge environment mode", () => {
   });
 
   test("exactly one target, and min <= max", () => {
-    expect(() => checkTarget({})).toThrow(/neither is given/);
-    expect(() => checkTarget({ nodeIds: ["a"], allNodes: true })).toThrow(/both given/);
-    expect(() => checkTarget({ allNodes: true, minSessions: 5, maxSessions: 2 })).toThrow(/--min-sessions/);
+    // The core's rules, worded with the flag and its variable.
+    expect(() => purgeOptionsOf({ instanceId: "i" })).toThrow(
+      /^--node \(DCS_SESSIONS_NODE_IDS\): is required/,
+    );
+    expect(() => purgeOptionsOf({ instanceId: "i", nodeIds: ["a"], allNodes: true })).toThrow(
+      /^--node \(DCS_SESSIONS_NODE_IDS\): cannot be given with allNodes/,
+    );
+    expect(() => purgeOptionsOf({ instanceId: "i", allNodes: true, minSessions: 5, maxSessions: 2 })).toThrow(
+      /^--min-sessions \(DCS_SESSIONS_MIN_SESSIONS\): must not exceed maxSessions \(2\)/,
+    );
     expect(() => purgeOptionsOf({ allNodes: true })).toThrow(/DCS_SESSIONS_INSTANCE_ID/);
     expect(() => purgeOptionsOf({ instanceId: "i", allNodes: true, window: "someday" })).toThrow(/--window/);
   });

@@ -84,9 +84,34 @@ describe("checkInputs", () => {
       topN: 101,
       endpoint: "ftp://x",
       typo: 1,
+      rescan: false,
+      concurrency: 8,
     });
-    expect(failures.map((f) => f.property).sort()).toEqual(["endpoint", "topN", "typo"]);
+    // concurrency and rescan are how the provider runs (read sets rescan), not the user's inputs.
+    expect(failures.map((f) => f.property).sort()).toEqual([
+      "concurrency",
+      "endpoint",
+      "rescan",
+      "topN",
+      "typo",
+    ]);
     expect(failures.find((f) => f.property === "typo")?.reason).toContain("allowed: instanceId");
+  });
+
+  test("region and endpoint follow the client's rules (the CDKTF constructs use the same)", () => {
+    const bad = checkInputs("SessionScan", {
+      instanceId: "i",
+      region: "eu_west_101",
+      endpoint: "http://dcs.example.com",
+    });
+    expect(bad.map((f) => f.property).sort()).toEqual(["endpoint", "region"]);
+    expect(
+      checkInputs("SessionScan", {
+        instanceId: "i",
+        region: "eu-west-101",
+        endpoint: "http://127.0.0.1:8080",
+      }),
+    ).toEqual([]);
   });
 
   test("a purge names its nodes or asks for every node, not both", () => {

@@ -15,7 +15,7 @@ import { renderPurge } from "../output/human";
 import { formatCount } from "../output/table";
 import type { CommonFlags } from "../options";
 import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
-import { PURGE_ENV, checkTarget, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
+import { PURGE_ENV, checkPurgeOptions, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
 import type { PurgeInputs } from "../purge-env";
 import { printerFor, progressFor } from "./shared";
 
@@ -61,11 +61,11 @@ export function purgeOptionsOf(
       `an instance id argument, or ${PURGE_ENV.instanceId} in the environment`,
     );
   }
-  checkTarget(inputs);
-  return {
+  const options = {
     instanceId: inputs.instanceId,
     engine: inputs.engine ?? "dcs",
-    ...(inputs.allNodes ? { allNodes: true } : { nodeIds: inputs.nodeIds }),
+    ...(inputs.allNodes !== undefined ? { allNodes: inputs.allNodes } : {}),
+    ...(inputs.nodeIds !== undefined ? { nodeIds: inputs.nodeIds } : {}),
     dryRun: inputs.dryRun ?? false,
     ...(inputs.maxSessions !== undefined ? { maxSessions: inputs.maxSessions } : {}),
     ...(inputs.minSessions !== undefined ? { minSessions: inputs.minSessions } : {}),
@@ -74,6 +74,8 @@ export function purgeOptionsOf(
     verify: inputs.verify ?? true,
     ...(inputs.waitTimeoutSeconds !== undefined ? { waitTimeoutSeconds: inputs.waitTimeoutSeconds } : {}),
   };
+  checkPurgeOptions(options);
+  return options;
 }
 
 /** The question shown before a kill: the instance, the nodes and how many sessions. */

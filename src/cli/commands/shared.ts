@@ -1,6 +1,6 @@
 /** What the command modules share: the context, output helpers and a client that is always closed. */
-import { createClient } from "../../api/client";
 import type { SessionsClient } from "../../api/types";
+import { withClient as withCoreClient } from "../../core/scan";
 import type { CliContext } from "../context";
 import { colourEnabled } from "../context";
 import { writeJson } from "../output/json";
@@ -36,15 +36,10 @@ export function progressFor(ctx: CliContext, flags: { quiet?: boolean }): Progre
 }
 
 /** Runs `fn` with a client built from the flags and the environment, and closes its pools after. */
-export async function withClient<T>(
+export function withClient<T>(
   ctx: CliContext,
   flags: CommonFlags,
   fn: (client: SessionsClient) => Promise<T>,
 ): Promise<T> {
-  const client = createClient(clientOptionsOf(flags, ctx.env));
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
+  return withCoreClient({ clientOptions: clientOptionsOf(flags, ctx.env) }, fn);
 }
