@@ -1,7 +1,8 @@
 /**
  * `purgeSessions`: kill every session of some nodes or of the whole instance, behind guards, in the order of
  * DESIGN §4 "Purge": validate → window (no remote call) → before snapshot → maxSessions / minSessions →
- * dry run → confirmation → kill (sent once, never retried here) → wait → after snapshot → report.
+ * dry run → confirmation → window again (it may have closed meanwhile) → kill (sent once, never retried
+ * here) → wait → after snapshot → report.
  */
 import { z } from "zod";
 import { GuardRefusedError } from "../api/errors";
@@ -223,7 +224,17 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
       if (!confirmed) throw new GuardRefusedError("confirmation", "purge not confirmed: nothing was killed");
     }
 
-    const purgedAt = now().toISOString();
+    // The snapshot and the confirmation take time: the window may have closed since the first check.
+    const killAt = now();
+    const closed = outsideWindowReason(input, killAt);
+    if (closed !== undefined) {
+      if ((input.outsideWindow ?? "fail") === "fail") {
+        throw new GuardRefusedError("maintenanceWindow", `purge refused before the kill: ${closed}`);
+      }
+      return unchanged("skipped-outside-window", closed);
+    }
+
+    const purgedAt = killAt.toISOString();
     const jobIds = await kill(client, input, engine, targets, call, options.onProgress);
     await forEachLimited(jobIds, plan.concurrency, async (jobId) => {
       await client.dcs.waitForJob(jobId, { ...call, timeoutMs });

@@ -280,6 +280,34 @@ describe("purgeSessions on the fake", () => {
     });
   });
 
+  it.each<["fail" | "skip"]>([["fail"], ["skip"]])(
+    "a window that closes during the before snapshot stops the kill (outsideWindow %s)",
+    async (outsideWindow) => {
+      const client = withSessions();
+      // 12:59:59 at the first check; every later reading of the clock is 13:00:01, past the window's end.
+      let readings = 0;
+      const now = (): Date => new Date(readings++ === 0 ? "2026-11-21T12:59:59Z" : "2026-11-21T13:00:01Z");
+      const run = purgeSessions({
+        instanceId: "i",
+        allNodes: true,
+        client,
+        concurrency: 1,
+        maintenanceWindow: { days: ["sat"], start: "11:00", end: "13:00" },
+        outsideWindow,
+        now,
+      });
+      if (outsideWindow === "fail") {
+        const error = await rejection(run);
+        expect(error).toBeInstanceOf(GuardRefusedError);
+        expect(error.message).toMatch(/^purge refused before the kill: outside the maintenance window/);
+      } else {
+        expect(await run).toMatchObject({ status: "skipped-outside-window", sessionsBefore: 5, jobIds: [] });
+      }
+      expect(client.calls.filter((c) => c.startsWith("kill"))).toEqual([]);
+      expect(client.calls).toContain("listAllClients proxy-2");
+    },
+  );
+
   it("with nodeIds: one kill per node, in order; verify: false skips the after snapshot", async () => {
     const client = withSessions();
     const report = (await purge(client, {
