@@ -115,7 +115,7 @@ async function main() {
     const snapshotBytes = Buffer.byteLength(JSON.stringify(scan.result));
     console.log(
       `scan over HTTP        ${scan.ms.toFixed(0).padStart(7)} ms  ${rate(scan.result.totalSessions, scan.ms).padStart(10)} sessions/s` +
-        `  peak heap growth ${mb(scan.peakHeapGrowth)} MB (${(scan.peakHeapGrowth / scan.result.totalSessions).toFixed(1)} B/session)` +
+        `  peak heap growth (garbage included) ${mb(scan.peakHeapGrowth)} MB (${(scan.peakHeapGrowth / scan.result.totalSessions).toFixed(1)} B/session)` +
         `  snapshot ${(snapshotBytes / 1024).toFixed(1)} KB`,
     );
 
