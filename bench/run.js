@@ -5,7 +5,8 @@
  *   2. an end-to-end scan: the real client against the emulator in a child process over loopback
  *      (signing, HTTP, paging, JSON parsing, aggregation), at BENCH_SESSIONS sessions (default 1,000,000)
  *      over BENCH_NODES nodes (default 100);
- *   3. a guarded purge of the same instance (kill-all + after scan).
+ *   3. a guarded purge of the same instance (kill-all + after scan);
+ *   4. what an in-process emulator keeps once every node is scanned and cached, after a full collection.
  *
  * It runs against dist/ (`npm run bench` builds first). Only loopback; everything it starts it stops.
  */
@@ -18,6 +19,7 @@ const dist = path.resolve(__dirname, "../dist");
 const { scanSessions, purgeSessions, createClient } = require(dist);
 const { SessionAccumulator, factsOfClientInfo } = require(path.join(dist, "core/aggregate"));
 const { createSyntheticNodes } = require(path.join(dist, "emulator/synthetic"));
+const { startEmulator } = require(path.join(dist, "emulator"));
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1_000_000);
 const NODES = Number(process.env.BENCH_NODES ?? 100);
@@ -56,6 +58,36 @@ async function benchAggregation() {
     return acc.totalSessions;
   });
   return { total, ms };
+}
+
+/** heapUsed after two full collections: what is held, not garbage waiting to be collected. */
+function retainedHeap() {
+  if (!global.gc) throw new Error("run the benchmark with node --expose-gc (npm run bench does)");
+  global.gc();
+  global.gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Scans every node of an in-process emulator, so that it caches a snapshot per node, and measures what it keeps. */
+async function benchEmulatorRetained() {
+  const base = retainedHeap();
+  const emulator = await startEmulator({
+    synthetic: { nodes: NODES, sessionsPerNode: PER_NODE, seed: 7 },
+    jobMs: 0,
+  });
+  const client = createClient({
+    endpoint: emulator.endpoint,
+    projectId: emulator.projectId,
+    credentials: { kind: "aksk", accessKey: emulator.accessKey, secretKey: emulator.secretKey },
+  });
+  try {
+    const scan = await scanSessions({ instanceId: emulator.instanceId, client, topN: 10 });
+    await client.close();
+    return { total: scan.totalSessions, held: retainedHeap() - base };
+  } finally {
+    await client.close();
+    await emulator.close();
+  }
 }
 
 function startEmulatorProcess() {
@@ -99,6 +131,12 @@ async function main() {
   const agg = await benchAggregation();
   console.log(
     `aggregation only      ${agg.ms.toFixed(0).padStart(7)} ms  ${rate(agg.total, agg.ms).padStart(10)} sessions/s`,
+  );
+
+  const held = await benchEmulatorRetained();
+  console.log(
+    `emulator, all cached  ${mb(held.held).padStart(7)} MB retained after GC for ${held.total.toLocaleString("en-US")} scanned sessions ` +
+      `(${(held.held / held.total).toFixed(2)} B/session)`,
   );
 
   const { child, info } = await startEmulatorProcess();

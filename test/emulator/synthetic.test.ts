@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { startEmulator } from "../../src/emulator";
 import { SyntheticNode, nthAlive } from "../../src/emulator/synthetic";
 import type { SessionView } from "../../src/emulator/types";
@@ -97,9 +99,24 @@ describe("SyntheticNode", () => {
   });
 });
 
+/**
+ * A full collection, so that a heap reading counts what is held and not garbage that has yet to be collected
+ * (a peak of heapUsed depends on when V8 happens to collect, and varies from machine to machine).
+ */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+function retainedHeap(): number {
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+}
+
 describe("a million synthetic sessions over 100 nodes", () => {
-  test("are served page by page with stable totals in bounded memory", async () => {
-    const heapBefore = process.memoryUsage().heapUsed;
+  test("are served page by page with stable totals, the emulator holding a few numbers per node", async () => {
+    const heapBefore = retainedHeap();
     const emulator = await startEmulator({
       synthetic: { nodes: 100, sessionsPerNode: 10_000, seed: 3 },
       jobMs: 0,
@@ -124,7 +141,6 @@ describe("a million synthetic sessions over 100 nodes", () => {
       expect(total).toBe(1_000_000);
 
       // Page a sample of 10 nodes (100,000 sessions) fully: every page repeats the count, each session comes once.
-      let peakHeap = 0;
       for (const nodeId of proxies.filter((_, i) => i % 10 === 3)) {
         const ids = new Set<string>();
         for (let offset = 0; offset < 10_000; offset += 1000) {
@@ -134,12 +150,15 @@ describe("a million synthetic sessions over 100 nodes", () => {
           expect(page.json.count).toBe(10_000);
           expect(page.json.clients).toHaveLength(1000);
           for (const c of page.json.clients) ids.add(c.id);
-          peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
         }
         expect(ids.size).toBe(10_000);
       }
-      // A million ClientInfo objects would take hundreds of MB; the emulator holds a few numbers per node.
-      expect(peakHeap - heapBefore).toBeLessThan(150 * 1024 * 1024);
+
+      // With a million sessions scanned and cached, what the emulator keeps once garbage is collected: a
+      // million ClientInfo objects would be several hundred MB; a few numbers per node are well under 32 MB.
+      // (The memory figures, peak included, are measured by `npm run bench`.)
+      const held = retainedHeap() - heapBefore;
+      expect(held).toBeLessThan(32 * 1024 * 1024);
     } finally {
       await emulator.close();
     }
