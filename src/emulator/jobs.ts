@@ -28,14 +28,20 @@ export interface JobView {
   fail_reason: string;
 }
 
+/** Finished jobs kept for `show`; the oldest are forgotten beyond this, so a long-running emulator stays small. */
+export const DEFAULT_KEPT_FINISHED_JOBS = 10_000;
+
 export class JobBook {
   private readonly jobs = new Map<string, Job>();
+  /** Ids of finished jobs, oldest first. */
+  private readonly finished = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(
     private readonly jobMs: number,
     private readonly now: () => number,
+    private readonly keptFinished = DEFAULT_KEPT_FINISHED_JOBS,
   ) {}
 
   /** Starts a job and returns its id at once; the work runs when the job moves to RUNNING. */
@@ -102,6 +108,13 @@ export class JobBook {
     job.status = status;
     job.endMs = this.now();
     job.failReason = failReason;
+    this.finished.add(job.id);
+    // A forgotten job is unknown (404), for which the client falls back to the list's `time` (DESIGN §1).
+    for (const oldest of this.finished) {
+      if (this.finished.size <= this.keptFinished) break;
+      this.finished.delete(oldest);
+      this.jobs.delete(oldest);
+    }
   }
 
   private after(ms: number, fn: () => void): void {

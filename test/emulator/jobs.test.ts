@@ -65,3 +65,33 @@ describe("JobBook", () => {
     expect(book.show(id)?.status).toBe("INIT");
   });
 });
+
+describe("JobBook keeps a bounded number of finished jobs", () => {
+  test("beyond the limit the oldest finished jobs are forgotten; running ones are kept", async () => {
+    const small = new JobBook(0, Date.now, 3);
+    try {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const running = small.start("ScanClients", () => gate);
+      const ids = Array.from({ length: 5 }, () => small.start("ScanClients", async () => undefined));
+      const giveUpAt = Date.now() + GIVE_UP_MS;
+      const done = () => ids.filter((id) => small.show(id)?.status === "SUCCESS").length;
+      while (done() < 3 && Date.now() < giveUpAt) await pause(POLL_MS);
+      await pause(20); // every job of the batch has ended by now (jobMs 0)
+      expect(ids.map((id) => small.show(id)?.status)).toEqual([
+        undefined,
+        undefined,
+        "SUCCESS",
+        "SUCCESS",
+        "SUCCESS",
+      ]);
+      expect(small.show(running)?.status).toBe("RUNNING");
+      release();
+      while (small.show(running)?.status !== "SUCCESS" && Date.now() < giveUpAt) await pause(POLL_MS);
+      expect(small.show(running)?.status).toBe("SUCCESS");
+      expect(small.show(ids[2] as string)).toBeUndefined();
+    } finally {
+      small.close();
+    }
+  });
+});
