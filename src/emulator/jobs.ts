@@ -109,9 +109,10 @@ export class JobBook {
     job.endMs = this.now();
     job.failReason = failReason;
     this.finished.add(job.id);
-    // A forgotten job is unknown (404), for which the client falls back to the list's `time` (DESIGN §1).
-    for (const oldest of this.finished) {
-      if (this.finished.size <= this.keptFinished) break;
+    // One job ends at a time, so at most one is forgotten. A forgotten job is unknown (404), for which the
+    // client falls back to the list's `time` (DESIGN §1).
+    const oldest = this.finished.values().next().value;
+    if (this.finished.size > this.keptFinished && oldest !== undefined) {
       this.finished.delete(oldest);
       this.jobs.delete(oldest);
     }

@@ -100,17 +100,14 @@ describe("SyntheticNode", () => {
 });
 
 /**
- * A full collection, so that a heap reading counts what is held and not garbage that has yet to be collected
- * (a peak of heapUsed depends on when V8 happens to collect, and varies from machine to machine).
+ * heapUsed after two full collections, so that it counts what is held and not garbage yet to be collected (a
+ * peak of heapUsed depends on when V8 happens to collect, and varies from machine to machine).
  */
-function collectGarbage(): void {
-  setFlagsFromString("--expose-gc");
-  (runInNewContext("gc") as () => void)();
-}
-
 function retainedHeap(): number {
-  collectGarbage();
-  collectGarbage();
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  gc();
+  gc();
   return process.memoryUsage().heapUsed;
 }
 
