@@ -132,6 +132,25 @@ export interface MaintenanceWindow {
   timeZone?: string;
 }
 
+/**
+ * Which sessions a selective purge kills (DESIGN §4 "Selective purge"): every field optional, values within
+ * one field are OR, fields are AND. A client matches by its `peer` IP, falling back to `addr`.
+ */
+export interface SessionMatch {
+  /** Sessions idle for more than this many seconds (`idle > idleOverSeconds`). */
+  idleOverSeconds?: number;
+  /** Client IPs or CIDR ranges, IPv4 or IPv6, matched against the session's `peer` (else `addr`). */
+  clients?: string[];
+  /** Redis ACL user names. */
+  users?: string[];
+  /** Client names (`CLIENT SETNAME`). */
+  names?: string[];
+  /** Database numbers. */
+  dbs?: number[];
+  /** Last command names (case-insensitive). */
+  cmds?: string[];
+}
+
 export interface PurgeOptions extends CommonOptions {
   /** Kill on every node of the instance (`kill_all_nodes: true`). Exclusive with `nodeIds`. */
   allNodes?: boolean;
@@ -146,6 +165,8 @@ export interface PurgeOptions extends CommonOptions {
   outsideWindow?: "fail" | "skip";
   /** Take an after snapshot (default true). */
   verify?: boolean;
+  /** Kill only the sessions this selects (a selective purge: never a kill-all). */
+  match?: SessionMatch;
   /**
    * Asked after the guards pass and before the kill, with what is about to happen; return false to stop
    * (the CLI's confirmation prompt): a GuardRefusedError with guard `confirmation`. Not called on a dry run.
@@ -161,7 +182,12 @@ export interface PurgePlan {
   sessions: number;
 }
 
-export type PurgeStatus = "purged" | "dry-run" | "skipped-outside-window" | "skipped-below-minimum";
+export type PurgeStatus =
+  | "purged"
+  | "purged-unverified"
+  | "dry-run"
+  | "skipped-outside-window"
+  | "skipped-below-minimum";
 
 export interface NodePurge {
   nodeId: string;
@@ -184,6 +210,10 @@ export interface PurgeReport {
   purgedAt: string;
   /** Why it was skipped, in words. */
   reason?: string;
+  /** Selective purge: how many sessions the match selected (the count the guards compare). */
+  matchedSessions?: number;
+  /** `purged-unverified`: why the kill could not be confirmed (job wait or after snapshot failed), in words. */
+  verificationError?: string;
   before?: SessionSnapshot;
   after?: SessionSnapshot;
 }
