@@ -17,7 +17,7 @@ import type { CommonFlags } from "../options";
 import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
 import { PURGE_ENV, checkPurgeOptions, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
 import type { PurgeInputs } from "../purge-env";
-import { printerFor, progressFor } from "./shared";
+import { printerFor, progressFor, purgeViews } from "./shared";
 
 interface PurgeFlags extends CommonFlags {
   node?: string[];
@@ -139,7 +139,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
     .option("--no-verify", "do not scan again after the kill (sessionsAfter is null)")
     .option("--wait-timeout <seconds>", "deadline of each job (default: 300)", integerArgument(1, 86_400))
     .option("--yes", "do not ask for confirmation on a terminal");
-  addCommonOptions(command)
+  addCommonOptions(command, { reports: true })
     .addHelpText(
       "after",
       [
@@ -177,7 +177,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
             : {}),
         });
         progress.done();
-        printer.result(report, (style) => renderPurge(report, style));
+        printer.result(report, (style) => renderPurge(report, style), purgeViews(report));
       } finally {
         progress.done();
       }

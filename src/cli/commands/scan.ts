@@ -6,7 +6,7 @@ import type { CliContext } from "../context";
 import { renderSnapshot } from "../output/human";
 import type { CommonFlags } from "../options";
 import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
-import { printerFor, progressFor } from "./shared";
+import { printerFor, progressFor, snapshotViews } from "./shared";
 
 interface ScanFlags extends CommonFlags {
   node?: string[];
@@ -34,7 +34,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
       "deadline of each scan job (default: 300)",
       integerArgument(1, 86_400),
     );
-  addCommonOptions(command)
+  addCommonOptions(command, { reports: true })
     .addHelpText(
       "after",
       "\nExamples:\n  $ dcs-sessions scan 2f9c1e4a-instance --top 20\n  $ dcs-sessions scan 2f9c1e4a-instance --output json | jq .totalSessions",
@@ -55,7 +55,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
           onProgress: (event) => progress.onProgress(event),
         });
         progress.done();
-        printer.result(snapshot, (style) => renderSnapshot(snapshot, style));
+        printer.result(snapshot, (style) => renderSnapshot(snapshot, style), snapshotViews(snapshot));
       } finally {
         progress.done();
       }
