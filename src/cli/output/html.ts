@@ -185,8 +185,7 @@ function clientIpChart(s: SessionSnapshot, title: string): string {
   });
   if (rest === 0) return chart;
   // The folded `other` key hides how many IPs it holds; the count of IPs is only known without it.
-  const others =
-    s.byClientIp[OTHER_KEY] === undefined ? `${formatCount(restKeys)} other IP(s)` : "other IPs";
+  const others = s.byClientIp[OTHER_KEY] === undefined ? `${formatCount(restKeys)} other IP(s)` : "other IPs";
   return `${chart}<p class="note">and <span data-field="otherClientIpSessions" data-value="${rest}">${formatCount(rest)}</span> session(s) from ${others}</p>`;
 }
 
