@@ -147,12 +147,14 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "On a terminal a purge (not a dry run) asks for confirmation unless --yes. Without a terminal it",
         "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
         "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
-        "3 refused by a guard.",
+        "3 refused by a guard. --summary (Markdown, to $GITHUB_STEP_SUMMARY) and --report FILE.html",
+        "(charts of the sessions before and after) are written once the result is printed.",
         "",
         "Examples:",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --max-sessions 5000 \\",
         '      --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json',
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run --output markdown --report purge.html",
       ].join("\n"),
     )
     .action(async (instance: string | undefined, flags: PurgeFlags, cmd: Command) => {

@@ -37,7 +37,16 @@ export function registerScan(program: Command, ctx: CliContext): void {
   addCommonOptions(command, { reports: true })
     .addHelpText(
       "after",
-      "\nExamples:\n  $ dcs-sessions scan 2f9c1e4a-instance --top 20\n  $ dcs-sessions scan 2f9c1e4a-instance --output json | jq .totalSessions",
+      [
+        "",
+        "--output markdown prints a summary for a pipeline (GitHub step summary, GitLab comment); --summary",
+        "appends it to $GITHUB_STEP_SUMMARY and --report writes an HTML page with charts, whatever --output.",
+        "",
+        "Examples:",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --top 20",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --output json | jq .totalSessions",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --output markdown --summary --report sessions.html",
+      ].join("\n"),
     )
     .action(async (instanceId: string, flags: ScanFlags) => {
       const printer = printerFor(ctx, flags);
