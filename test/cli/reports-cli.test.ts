@@ -178,6 +178,15 @@ describe("dcs-sessions --output markdown, --summary and --report", () => {
     expect(await remoteCalls()).toBe(0);
   });
 
+  test("a report that cannot be written after the result is an error naming the flag; the result stands", async () => {
+    const r = await cli(["scan", emulator.instanceId, "--output", "json", "--report", dir]); // a directory
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.out) as SessionSnapshot).instanceId).toBe(emulator.instanceId);
+    expect(r.err).toMatch(
+      /^dcs-sessions: --report: could not write .*EISDIR.*\(the result printed above is complete\)\n$/,
+    );
+  });
+
   test("the listing commands keep json and table: markdown is a usage error there", async () => {
     const r = await cli(["nodes", emulator.instanceId, "--output", "markdown"]);
     expect(r.code).toBe(2);
