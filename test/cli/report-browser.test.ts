@@ -11,7 +11,7 @@ import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { snapshotHtml } from "../../src/cli/output/html";
-import { topOf } from "../../src/cli/output/markdown";
+import { topOf } from "../../src/cli/output/values";
 import { runCli } from "../../src/cli/program";
 import { IDLE_BUCKETS } from "../../src/core/types";
 import type { PurgeReport, SessionSnapshot } from "../../src/core/types";

@@ -127,6 +127,35 @@ describe("dcs-sessions --output markdown, --summary and --report", () => {
     expect((await emulator.control.counters()).killAllClients ?? 0).toBe(0);
   });
 
+  // Before the purge below empties the instance.
+  test("a purge refused by a guard still leaves its outcome in the summary and the report", async () => {
+    const summary = join(dir, "refused-summary.md");
+    const page = join(dir, "refused.html");
+    const r = await cli(
+      [
+        "purge",
+        emulator.instanceId,
+        "--all-nodes",
+        "--yes",
+        "--max-sessions",
+        "10",
+        "--summary",
+        "--report",
+        page,
+      ],
+      { GITHUB_STEP_SUMMARY: summary },
+    );
+    expect(r.code).toBe(3);
+    expect(r.out).toBe("");
+    const md = readFileSync(summary, "utf8");
+    expect(md).toBe(
+      "### dcs-sessions purge: refused\n\n> **refused**: purge refused: 300 sessions are connected, more than " +
+        "maxSessions (10); check the instance id, or raise maxSessions\n\n",
+    );
+    expect(readFileSync(page, "utf8")).toContain('data-field="status">refused</span>');
+    expect((await emulator.control.counters()).killAllClients ?? 0).toBe(0);
+  });
+
   test("purge --output json --summary --report: the JSON on stdout, the summary and the page agree", async () => {
     const summary = join(dir, "purge-summary.md");
     const page = join(dir, "purge.html");

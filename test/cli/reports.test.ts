@@ -7,7 +7,8 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import MarkdownIt from "markdown-it";
 import { barChart, escapeHtml, purgeHtml, snapshotHtml } from "../../src/cli/output/html";
-import { codeCell, escapeText, purgeMarkdown, snapshotMarkdown, topOf } from "../../src/cli/output/markdown";
+import { codeCell, escapeText, purgeMarkdown, snapshotMarkdown } from "../../src/cli/output/markdown";
+import { topOf } from "../../src/cli/output/values";
 import { HOSTILE, hostileSnapshot, purgedReport } from "./report-fixtures";
 
 const CMARK_HINT = "apt-get install -y cmark-gfm";
@@ -85,6 +86,8 @@ describe("Markdown building blocks", () => {
     ["`x`", "`` `x` ``"],
     ["", "*(empty)*"],
     ["a\nb\tc", "`a\\nb\\tc`"],
+    ["evil\u202egnp.exe", "`evil\\u202egnp.exe`"],
+    ["a\u2028b\u0007", "`a\\u2028b\\u0007`"],
   ])("codeCell(%j) is %s", (value, cell) => {
     expect(codeCell(value)).toBe(cell);
   });
@@ -248,6 +251,7 @@ describe("the HTML report", () => {
     expect(escapeHtml(`<a href="x" title='y'>&\u0007</a>`)).toBe(
       "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;\\u0007&lt;/a&gt;",
     );
+    expect(escapeHtml("a\u202eb\u2066c")).toBe("a\\u202eb\\u2066c");
   });
 
   test.each([

@@ -177,7 +177,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
                 },
               }
             : {}),
-        });
+        }).catch((error: unknown) => printer.failed("purge", error));
         progress.done();
         printer.result(report, (style) => renderPurge(report, style), purgeViews(report));
       } finally {

@@ -62,7 +62,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
           ...(flags.waitTimeout !== undefined ? { waitTimeoutSeconds: flags.waitTimeout } : {}),
           clientOptions: clientOptionsOf(flags, ctx.env),
           onProgress: (event) => progress.onProgress(event),
-        });
+        }).catch((error: unknown) => printer.failed("scan", error));
         progress.done();
         printer.result(snapshot, (style) => renderSnapshot(snapshot, style), snapshotViews(snapshot));
       } finally {

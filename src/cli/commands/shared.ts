@@ -7,9 +7,10 @@ import { withClient as withCoreClient } from "../../core/scan";
 import type { CliContext } from "../context";
 import { colourEnabled } from "../context";
 import type { PurgeReport, SessionSnapshot } from "../../core/types";
-import { purgeHtml, snapshotHtml } from "../output/html";
+import { describeFailure } from "../errors";
+import { failureHtml, purgeHtml, snapshotHtml } from "../output/html";
 import { writeJson } from "../output/json";
-import { purgeMarkdown, snapshotMarkdown } from "../output/markdown";
+import { failureMarkdown, purgeMarkdown, snapshotMarkdown } from "../output/markdown";
 import { makeStyle } from "../output/table";
 import type { Style } from "../output/table";
 import type { CommonFlags, OutputFormat } from "../options";
@@ -39,6 +40,11 @@ export interface Printer {
    * writes the HTML report when `--summary` / `--report` asked for them.
    */
   result(document: unknown, human: (style: Style) => string, views?: ReportViews): void;
+  /**
+   * The command failed before a result: `--summary` and `--report` say so (a refused purge is an outcome a
+   * pipeline's page must show), then the error is rethrown for the exit code and the stderr line.
+   */
+  failed(command: "scan" | "purge", error: unknown): never;
 }
 
 interface PrinterFlags {
@@ -100,8 +106,27 @@ export function printerFor(ctx: CliContext, flags: PrinterFlags): Printer {
       if (views && targets.report)
         writeTarget("--report", targets.report, () => writeFileSync(targets.report!, views.html()));
     },
+    failed(command, error) {
+      if (targets.summary || targets.report) {
+        const failure = describeFailure(error, ctx.env);
+        const outcome = FAILURE_OUTCOMES[failure.exitCode];
+        const line = failure.line.replace(/^dcs-sessions: /, "");
+        try {
+          if (targets.summary)
+            appendFileSync(targets.summary, `${failureMarkdown(command, outcome, line)}\n`);
+          if (targets.report) writeFileSync(targets.report, failureHtml(command, outcome, line));
+        } catch (writeError) {
+          // The command's own error is the one to report; this one only gets a line.
+          const why = writeError instanceof Error ? writeError.message : String(writeError);
+          ctx.stderr.write(`dcs-sessions: could not record the failure in --summary/--report: ${why}\n`);
+        }
+      }
+      throw error;
+    },
   };
 }
+
+const FAILURE_OUTCOMES = { 1: "failed", 2: "invalid input", 3: "refused" } as const;
 
 function writeTarget(flag: string, file: string, write: () => void): void {
   try {

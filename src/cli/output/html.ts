@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { IDLE_BUCKETS, OTHER_KEY } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
-import { topOf } from "./markdown";
+import { topOf, visible } from "./values";
 import { formatCount, formatDuration } from "./table";
 
 const TOP_IPS = 10;
@@ -25,13 +25,7 @@ const HTML_ESCAPES: Record<string, string> = {
 
 /** Text and attribute values: the five HTML metacharacters as entities, control characters as escapes. */
 export function escapeHtml(value: string): string {
-  const cut = value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…` : value;
-  return (
-    cut
-      // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))
-      .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
-  );
+  return visible(value, MAX_TEXT).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
 const STYLE = `
@@ -49,6 +43,7 @@ dd { margin: 0; font-size: 20px; font-weight: 600; }
 .status { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; background: #e7eefc; }
 .status-purged { background: #dcf3e2; }
 .status-purged-unverified, .status-skipped-outside-window, .status-skipped-below-minimum { background: #fdf0d2; }
+.status-failed { background: #fbdcdc; }
 .outcome { font-size: 15px; }
 figure { margin: 0; }
 svg { display: block; max-width: 100%; height: auto; }
@@ -311,5 +306,16 @@ export function purgeHtml(r: PurgeReport): string {
     `Purge: <span class="status status-${r.status}" data-field="status">${escapeHtml(r.status)}</span>`,
     instanceLine(r.instanceId, r.engine, `at ${r.purgedAt}`),
     body,
+  );
+}
+
+/** The page a failed scan or purge leaves as the artifact: the outcome and the CLI's error line. */
+export function failureHtml(command: "scan" | "purge", outcome: string, line: string): string {
+  const title = command === "scan" ? "Scan" : "Purge";
+  return page(
+    `dcs-sessions ${command}: ${outcome}`,
+    `${title}: <span class="status status-failed" data-field="status">${escapeHtml(outcome)}</span>`,
+    "Nothing after this error was done.",
+    [`<p class="outcome" id="outcome">${escapeHtml(line)}</p>`],
   );
 }

@@ -4,29 +4,25 @@
  * names, users, commands) is shown in a code span, where neither Markdown, HTML, @mentions nor issue
  * references are interpreted.
  */
-import { IDLE_BUCKETS, OTHER_KEY } from "../../core/types";
+import { IDLE_BUCKETS } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration } from "./table";
+import { topOf, visible } from "./values";
 
 /** How many rows the client tables keep (the rest is one "other" row). */
 const TOP_ROWS = 10;
 const TOP_IDLE_ROWS = 5;
 /** Longer wire values are cut: a summary stays compact whatever a client calls itself. */
 const MAX_VALUE_LENGTH = 80;
-
-/** Control characters as visible escapes (`\n`, `\u0007`), so that a value cannot end a table row. */
-function visible(value: string): string {
-  const cut = value.length > MAX_VALUE_LENGTH ? `${value.slice(0, MAX_VALUE_LENGTH)}…` : value;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
-  return cut.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
-}
+/** A sentence (an error, a reason) keeps more: it is read, not scanned. */
+const MAX_PROSE_LENGTH = 1000;
 
 /**
  * A wire value as a code span for a table cell: the fence is longer than any run of backticks inside,
  * and `|` is escaped (GFM splits cells before it parses code spans). An empty value reads `(empty)`.
  */
 export function codeCell(value: string): string {
-  const text = visible(value).replace(/\|/g, "\\|");
+  const text = visible(value, MAX_VALUE_LENGTH).replace(/\|/g, "\\|");
   if (text === "") return "*(empty)*";
   const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longestRun + 1);
@@ -39,7 +35,7 @@ export function codeCell(value: string): string {
  * backslash-escaped, `<` and `&` as entities, and `@` kept from forming a mention.
  */
 export function escapeText(value: string): string {
-  return visible(value)
+  return visible(value, MAX_PROSE_LENGTH)
     .replace(/[\\`*_[\]!|~>]/g, (c) => `\\${c}`)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -58,23 +54,6 @@ function share(n: number, total: number): string {
   if (total <= 0) return "0%";
   const pct = (n / total) * 100;
   return pct > 0 && pct < 1 ? "&lt;1%" : `${Math.round(pct)}%`;
-}
-
-/** The largest entries of a `by*` map, and how many sessions the others (and `other`) hold. */
-export function topOf(
-  map: Record<string, number>,
-  n: number,
-): { top: Array<[string, number]>; rest: number; restKeys: number } {
-  const entries = Object.entries(map).filter(([key]) => key !== OTHER_KEY);
-  entries.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const top = entries.slice(0, n);
-  const dropped = entries.slice(n);
-  const folded = map[OTHER_KEY] ?? 0;
-  return {
-    top,
-    rest: dropped.reduce((sum, [, v]) => sum + v, 0) + folded,
-    restKeys: dropped.length,
-  };
 }
 
 function idleTable(buckets: Record<IdleBucket, number>, total: number): string {
@@ -278,4 +257,9 @@ export function purgeMarkdown(r: PurgeReport): string {
     ...(r.before ? approximateNote(r.before) : []),
   ];
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** What a failed scan or purge leaves on a pipeline's page: the command, the outcome and the CLI's error line. */
+export function failureMarkdown(command: "scan" | "purge", outcome: string, line: string): string {
+  return `### dcs-sessions ${command}: ${outcome}\n\n> **${outcome}**: ${escapeText(line)}\n`;
 }
