@@ -17,7 +17,10 @@ import { IDLE_BUCKETS } from "../../src/core/types";
 import type { PurgeReport, SessionSnapshot } from "../../src/core/types";
 import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle } from "../../src/emulator";
+import { openClients, startRedisServers } from "../../src/testing/redis";
+import type { OpenClients, RedisServers } from "../../src/testing/redis";
 import { describeWithChromium, launchChromium } from "../support/chromium";
+import { describeWithRedis } from "../support/redis";
 import { HOSTILE, hostileSnapshot } from "./report-fixtures";
 
 interface PageFigures {
@@ -80,7 +83,10 @@ describeWithChromium("the HTML report in headless Chromium", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  async function cli(
+    args: string[],
+    env: Record<string, string> = emulator.env,
+  ): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
     const stdin = new PassThrough();
@@ -89,7 +95,7 @@ describeWithChromium("the HTML report in headless Chromium", () => {
       stdout: { write: (s: string) => (out += s), isTTY: false },
       stderr: { write: (s: string) => (err += s), isTTY: false },
       stdin,
-      env: emulator.env,
+      env,
       now: () => new Date(),
     });
     return { code, out, err };
@@ -247,5 +253,45 @@ describeWithChromium("the HTML report in headless Chromium", () => {
       "0",
       HOSTILE.link,
     ]);
+  });
+
+  describeWithRedis("with real clients that named themselves with markup", () => {
+    let servers: RedisServers;
+    let redisEmulator: EmulatorHandle;
+    let clients: OpenClients | undefined;
+    // Redis refuses spaces in a client name; markup needs none.
+    const NAMES = ["<img/src=x/onerror=window.pwned=3>", "<script>window.pwned=4</script>", "a|b`c`@all"];
+
+    beforeAll(async () => {
+      servers = await startRedisServers(1);
+      redisEmulator = await startEmulator({ redis: servers.urls, jobMs: 10 });
+      clients = await openClients(servers.urls[0]!, [
+        ...NAMES.map((name) => ({ name })),
+        { name: "plain", db: 2 },
+      ]);
+    });
+
+    afterAll(async () => {
+      await clients?.closeAll();
+      await redisEmulator?.close();
+      await servers?.stop();
+    });
+
+    test("scan --report of a real redis-server: the names are text in the page, nothing runs or loads", async () => {
+      const file = join(dir, "redis-scan.html");
+      const r = await cli(
+        ["scan", redisEmulator.instanceId, "--output", "json", "--top", "20", "--report", file],
+        redisEmulator.env,
+      );
+      expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
+      const s = JSON.parse(r.out) as SessionSnapshot;
+      for (const name of NAMES) expect(s.byName[name]).toBe(1);
+      const { figures, requests, console } = await open(file);
+      expect(requests).toEqual([]);
+      expect(console).toEqual([]);
+      expect(figures.pwned).toBeUndefined();
+      expect(figures.totals.totalSessions!.value).toBe(String(s.totalSessions));
+      expect(figures.topIdleRows.map((row) => row[2])).toEqual(expect.arrayContaining([...NAMES, "plain"]));
+    });
   });
 });

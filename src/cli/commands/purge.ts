@@ -148,7 +148,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
         "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
         "3 refused by a guard. --summary (Markdown, to $GITHUB_STEP_SUMMARY) and --report FILE.html",
-        "(charts of the sessions before and after) are written once the result is printed.",
+        "(charts of the sessions before and after) follow the result, or say why when the purge is refused.",
         "",
         "Examples:",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run",
