@@ -6,20 +6,9 @@
  * Attributes are declared once with their Terraform type, and synthesized both as JSON (the default) and as
  * HCL (`new App({ hclOutput: true })`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Construct } from "constructs";
 import type { CdkLibrary } from "./library";
-
-export const PROVIDER_NAME = "dcssessions";
-export const PROVIDER_SOURCE = "dcs-sessions/dcssessions";
-export const SCAN_TYPE = "dcssessions_scan";
-export const PURGE_TYPE = "dcssessions_purge";
-
-/** The provider's version is the package's: `install-provider` puts exactly this version in the mirror. */
-export const PROVIDER_VERSION: string = (
-  JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string }
-).version;
+import { PROVIDER_NAME, PROVIDER_SOURCE, PROVIDER_VERSION } from "./names";
 
 export type AttributeKind = "string" | "number" | "boolean" | "stringList" | "numberList" | "stringMap";
 

@@ -10,7 +10,7 @@ export { SessionScan } from "./session-scan";
 export type { SessionScanProps, SessionTargetProps } from "./session-scan";
 export { SessionPurge, ALWAYS_RUN_TRIGGER } from "./session-purge";
 export type { SessionPurgeProps } from "./session-purge";
-export { PROVIDER_NAME, PROVIDER_SOURCE, PROVIDER_VERSION, SCAN_TYPE, PURGE_TYPE } from "./elements";
+export { PROVIDER_NAME, PROVIDER_SOURCE, PROVIDER_VERSION, SCAN_TYPE, PURGE_TYPE } from "./names";
 export type {
   Dependable,
   Resolvable,

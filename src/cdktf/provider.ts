@@ -3,8 +3,8 @@
  * are read by the provider from Terraform's environment (DESIGN §3), so none is ever synthesized.
  */
 import { Construct } from "constructs";
-import { elementClassesOf, PROVIDER_NAME } from "./elements";
-import type { ProviderElement } from "./elements";
+import { elementClassesOf } from "./elements";
+import { PROVIDER_NAME } from "./names";
 import { libraryOf } from "./library";
 import type { TerraformElementHandle } from "./types";
 import { checkProviderProps } from "./validate";
@@ -54,11 +54,6 @@ export class DcsSessionsProvider extends Construct {
       props.alias,
     );
     this.alias = props.alias;
-  }
-
-  /** The element, for a data source's or resource's `provider` meta-argument. */
-  get element(): ProviderElement {
-    return this.provider as unknown as ProviderElement;
   }
 }
 

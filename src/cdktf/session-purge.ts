@@ -5,10 +5,12 @@
  */
 import { Construct } from "constructs";
 import type { MaintenanceWindow, SessionMatch } from "../core/types";
-import { elementClassesOf, PURGE_TYPE } from "./elements";
+import { elementClassesOf } from "./elements";
+import { PURGE_TYPE } from "./names";
 import type { Attributes, ResourceElement } from "./elements";
 import { libraryOf } from "./library";
-import { elementConfig, WIRING_PROPS } from "./session-scan";
+import { WIRING_PROPS } from "./session-scan";
+import { elementConfig } from "./wiring";
 import type { SessionTargetProps } from "./session-scan";
 import type { Dependable, PurgeNodeAttributes, Resolvable, TerraformElementHandle } from "./types";
 import { checkSessionProps } from "./validate";
@@ -92,6 +94,8 @@ export class SessionPurge extends Construct implements Dependable {
   readonly jobIds: string[];
   /** When the purge ran (ISO 8601); null while it has not purged (a skip or a dry run). */
   readonly purgedAt: string;
+  /** Why the purge was skipped, in words. */
+  readonly reason: string;
   /** `purged-unverified`: why the kill could not be confirmed. */
   readonly verificationError: string;
 
@@ -137,6 +141,7 @@ export class SessionPurge extends Construct implements Dependable {
     this.nodes = element.interpolationForAttribute("nodes");
     this.jobIds = element.getListAttribute("job_ids");
     this.purgedAt = element.getStringAttribute("purged_at");
+    this.reason = element.getStringAttribute("reason");
     this.verificationError = element.getStringAttribute("verification_error");
   }
 

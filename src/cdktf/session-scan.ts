@@ -6,10 +6,11 @@
 import { Construct } from "constructs";
 import { IDLE_BUCKETS } from "../core/types";
 import type { Engine, IdleBucket } from "../core/types";
-import { elementClassesOf, SCAN_TYPE } from "./elements";
-import type { DataSourceElement, ElementConfig } from "./elements";
+import { elementClassesOf } from "./elements";
+import { SCAN_TYPE } from "./names";
+import type { DataSourceElement } from "./elements";
+import { elementConfig } from "./wiring";
 import { libraryOf } from "./library";
-import { ensureProvider } from "./provider";
 import type { DcsSessionsProvider } from "./provider";
 import type { Dependable, Resolvable, ScanNodeAttributes, TerraformElementHandle } from "./types";
 import { checkSessionProps } from "./validate";
@@ -35,19 +36,12 @@ export interface SessionScanProps extends SessionTargetProps {
   readonly addr?: string;
   /** How many of the most idle sessions `topIdle` lists, 0–100 (default 10). */
   readonly topN?: number;
+  /** Deadline of each scan job, in seconds (default 300). */
+  readonly waitTimeoutSeconds?: number;
 }
 
 /** The props that are Terraform wiring, not attributes. */
 export const WIRING_PROPS = ["provider", "dependsOn"] as const;
-
-/** The meta-arguments of the element: its provider (declared in the stack if needed) and dependencies. */
-export function elementConfig(scope: Construct, props: SessionTargetProps): ElementConfig {
-  if (props.provider === undefined) ensureProvider(scope);
-  return {
-    ...(props.provider ? { provider: props.provider.element } : {}),
-    ...(props.dependsOn ? { dependsOn: props.dependsOn } : {}),
-  };
-}
 
 /** Per-key number tokens of a map attribute (`idle_buckets[">=24h"]`). */
 function numberEntries<K extends string>(
@@ -102,6 +96,7 @@ export class SessionScan extends Construct implements Dependable {
         clean_cache: { kind: "boolean", value: props.cleanCache },
         addr: { kind: "string", value: props.addr },
         top_n: { kind: "number", value: props.topN },
+        wait_timeout_seconds: { kind: "number", value: props.waitTimeoutSeconds },
       },
       elementConfig(this, props),
     );

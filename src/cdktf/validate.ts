@@ -111,7 +111,7 @@ function checkMatchText(match: unknown, isToken: TokenTest): void {
 
 /** Inputs the Pulumi resource has and the Terraform element has not (a data source is read at every plan). */
 const NOT_ATTRIBUTES: Record<ResourceKind, readonly string[]> = {
-  SessionScan: ["triggers", "alwaysRun", "waitTimeoutSeconds"],
+  SessionScan: ["triggers", "alwaysRun"],
   SessionPurge: [],
 };
 const TYPE_OF: Record<ResourceKind, string> = {

@@ -41,6 +41,7 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
         topN: 5,
         cleanCache: false,
         addr: "10.0.0.1",
+        waitTimeoutSeconds: 60,
       });
       new lib.TerraformOutput(stack, "total", { value: scan.totalSessions });
       new lib.TerraformOutput(stack, "stale", { value: scan.idleBuckets[">=24h"] });
@@ -60,6 +61,7 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
       top_n: 5,
       clean_cache: false,
       addr: "10.0.0.1",
+      wait_timeout_seconds: 60,
     });
     const ref = `data.dcssessions_scan.${name}`;
     expect(json.output.total.value).toBe(`\${${ref}.total_sessions}`);
@@ -280,7 +282,7 @@ describe("validation in the constructor names the prop", () => {
     [{ region: "eu-west-101" }, "region"],
     [{ endpoint: "https://dcs.example.com" }, "endpoint"],
     [{ triggers: { a: "b" } }, "triggers"],
-    [{ waitTimeoutSeconds: 10 }, "waitTimeoutSeconds"],
+    [{ waitTimeoutSeconds: 0 }, "waitTimeoutSeconds"],
     [{ colour: "red" }, "colour"],
   ];
   test.each(scanCases)("SessionScan %j → %s", (bad, field) => {
