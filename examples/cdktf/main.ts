@@ -27,7 +27,8 @@ export class SessionMaintenanceStack extends TerraformStack {
     const releaseId = new TerraformVariable(this, "release_id", {
       type: "string",
       default: "initial",
-      description: "Change it to purge again on the next apply (e.g. the release that needs fresh connections)",
+      description:
+        "Change it to purge again on the next apply (e.g. the release that needs fresh connections)",
     });
 
     // Region, project and credentials from Terraform's environment (HW_REGION_NAME, HW_PROJECT_ID, ...).
