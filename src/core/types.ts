@@ -183,11 +183,7 @@ export interface PurgePlan {
 }
 
 export type PurgeStatus =
-  | "purged"
-  | "purged-unverified"
-  | "dry-run"
-  | "skipped-outside-window"
-  | "skipped-below-minimum";
+  "purged" | "purged-unverified" | "dry-run" | "skipped-outside-window" | "skipped-below-minimum";
 
 export interface NodePurge {
   nodeId: string;
