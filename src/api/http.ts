@@ -191,12 +191,19 @@ export function decodeResponse<S extends z.ZodType>(schema: S, response: ApiResp
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue?.path.length ? issue.path.map(String).join(".") : "body";
+  // A success status carrying an error document: say what the service said.
+  const said = ErrorBodySchema.safeParse(response.body);
+  const errorCode = said.success ? said.data.error_code : undefined;
+  const errorMsg = said.success && errorCode ? said.data.error_msg : undefined;
   throw new ApiError({
     operation: response.operation,
     method: response.method,
     path: response.path,
     status: response.status,
-    errorMsg: `unexpected response: ${where}: ${issue?.message ?? "invalid"}`,
+    errorCode,
+    errorMsg:
+      `unexpected response: ${where}: ${issue?.message ?? "invalid"}` +
+      (errorMsg ? `; the body says: ${errorMsg.slice(0, MAX_ERROR_TEXT)}` : ""),
     requestId: response.requestId,
   });
 }
@@ -333,30 +340,42 @@ export function createTransport(settings: TransportSettings): Transport {
             durationMs: Date.now() - started,
           });
           if (status >= 200 && status < 300) {
-            return {
-              ...where,
+            const parsed = parseSuccessBody(text);
+            if (parsed.ok) return { ...where, status, body: parsed.body, requestId };
+            outcome = { kind: "unreadable", status };
+            failure = (attempts) =>
+              new ApiError({
+                ...where,
+                status,
+                errorMsg: "the response body is not valid JSON (malformed or cut off)",
+                requestId,
+                attempts,
+                hint: repeatable
+                  ? undefined
+                  : "the server answered, so it may have taken effect; check before repeating it",
+              });
+          } else {
+            const { errorCode, errorMsg } = readErrorBody(text);
+            const retryAfter = res.headers["retry-after"];
+            outcome = {
+              kind: "response",
               status,
-              body: parseSuccessBody(text, { ...where, status, requestId }),
-              requestId,
+              retryAfterMs: parseRetryAfter(
+                Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+                Date.now(),
+              ),
             };
+            failure = (attempts) =>
+              new ApiError({
+                ...where,
+                status,
+                errorCode: scrub(errorCode),
+                errorMsg: scrub(errorMsg),
+                requestId,
+                attempts,
+                hint: hintForStatus(operation, status, credentials.kind, repeatable),
+              });
           }
-          const { errorCode, errorMsg } = readErrorBody(text);
-          const retryAfter = res.headers["retry-after"];
-          outcome = {
-            kind: "response",
-            status,
-            retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
-          };
-          failure = (attempts) =>
-            new ApiError({
-              ...where,
-              status,
-              errorCode: scrub(errorCode),
-              errorMsg: scrub(errorMsg),
-              requestId,
-              attempts,
-              hint: hintForStatus(operation, status, credentials.kind, repeatable),
-            });
         } catch (error) {
           if (error instanceof ApiError) throw error;
           if (signal.aborted) throw aborted(true);
@@ -421,15 +440,12 @@ export function createTransport(settings: TransportSettings): Transport {
   return { send, close };
 }
 
-/** An empty body is `undefined`; a body that is not JSON is an ApiError (not retried: it would not change). */
-function parseSuccessBody(
-  text: string,
-  at: { operation: OperationName; method: string; path: string; status: number; requestId?: string },
-): unknown {
-  if (!text.trim()) return undefined;
+/** An empty body is `undefined`; a body that is not JSON is not ok (the retry policy decides what follows). */
+function parseSuccessBody(text: string): { ok: true; body: unknown } | { ok: false } {
+  if (!text.trim()) return { ok: true, body: undefined };
   try {
-    return parseWireJson(text);
+    return { ok: true, body: parseWireJson(text) };
   } catch {
-    throw new ApiError({ ...at, errorMsg: "the response body is not valid JSON" });
+    return { ok: false };
   }
 }

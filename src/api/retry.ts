@@ -42,6 +42,8 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 5
 /** What one attempt ended with, as far as the decision is concerned. */
 export type AttemptOutcome =
   | { kind: "response"; status: number; retryAfterMs?: number }
+  /** A success status whose body could not be read (malformed or cut off): a read may ask again. */
+  | { kind: "unreadable"; status: number }
   | { kind: "network"; code?: string; mayHaveReachedServer: boolean; transient: boolean };
 
 export interface RetryInput {
@@ -134,6 +136,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
       return { retry: false, reason: `HTTP ${outcome.status} is not retried` };
     }
     // An answer proves the request arrived; repeating a kill could end sessions the first did not.
+    if (!repeatable)
+      return { retry: false, reason: "the operation is not repeatable and reached the server" };
+  } else if (outcome.kind === "unreadable") {
+    // The server answered, so a kill took effect; a read is asked again as after a 5xx.
     if (!repeatable)
       return { retry: false, reason: "the operation is not repeatable and reached the server" };
   } else {

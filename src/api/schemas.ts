@@ -11,6 +11,10 @@ import { ValidationError } from "./errors";
 // Liberal scalars for responses
 // ---------------------------------------------------------------------------------------------------------
 
+// A list a response must carry (`nodes`, `clients`, `sessions`, …) may arrive as null (read as empty) but not
+// be absent: a 200 answer without it is not the document asked for (an error body, a proxy's page), and
+// reading it as "no sessions" would be an empty success.
+
 /** An integer that may arrive as a number or a numeric string ("16"); empty or absent stays undefined. */
 export const looseInt = z.preprocess((v) => {
   if (typeof v === "string") {
@@ -104,7 +108,7 @@ export type ClientInfo = z.infer<typeof ClientInfoSchema>;
 
 export const ListClientsResponseSchema = z.looseObject({
   time: looseString,
-  clients: z.preprocess((v) => (v == null ? [] : v), z.array(ClientInfoSchema)),
+  clients: z.preprocess((v) => (v === null ? [] : v), z.array(ClientInfoSchema)),
   count: looseInt,
 });
 export type ListClientsResponse = z.infer<typeof ListClientsResponseSchema>;
@@ -146,7 +150,7 @@ export type LogicalNode = z.infer<typeof LogicalNodeSchema>;
 export const ListNodesResponseSchema = z.looseObject({
   instance_id: looseString,
   total: looseInt,
-  nodes: z.preprocess((v) => (v == null ? [] : v), z.array(LogicalNodeSchema)),
+  nodes: z.preprocess((v) => (v === null ? [] : v), z.array(LogicalNodeSchema)),
 });
 export type ListNodesResponse = z.infer<typeof ListNodesResponseSchema>;
 
@@ -181,18 +185,18 @@ export type GeminiSession = z.infer<typeof GeminiSessionSchema>;
 export const GeminiNodeSessionsSchema = z.looseObject({
   node_id: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string()),
   total_count: looseInt,
-  sessions: z.preprocess((v) => (v == null ? [] : v), z.array(GeminiSessionSchema)),
+  sessions: z.preprocess((v) => (v === null ? [] : v), z.array(GeminiSessionSchema)),
 });
 
 export const GeminiListSessionsResponseSchema = z.looseObject({
-  node_sessions: z.preprocess((v) => (v == null ? [] : v), z.array(GeminiNodeSessionsSchema)),
+  node_sessions: z.preprocess((v) => (v === null ? [] : v), z.array(GeminiNodeSessionsSchema)),
 });
 export type GeminiListSessionsResponse = z.infer<typeof GeminiListSessionsResponseSchema>;
 
 /** `GET /v3/{project_id}/redis/nodes/{node_id}/sessions`: paged; the page does not document the body. */
 export const GeminiNodeSessionPageSchema = z.looseObject({
   total_count: looseInt,
-  sessions: z.preprocess((v) => (v == null ? [] : v), z.array(GeminiSessionSchema)),
+  sessions: z.preprocess((v) => (v === null ? [] : v), z.array(GeminiSessionSchema)),
 });
 export type GeminiNodeSessionPage = z.infer<typeof GeminiNodeSessionPageSchema>;
 
@@ -206,7 +210,9 @@ export const ID_ALLOWED = "1-128 characters of A-Z a-z 0-9 . _ - (starting with 
 export const IdSchema = z.string().regex(ID_PATTERN, { message: `must be ${ID_ALLOWED}` });
 
 /** A lone UTF-16 surrogate (it cannot be encoded in a URL or UTF-8) or a control character. */
-const UNSAFE_TEXT = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\u0000-\u001F\u007F]/;
+const UNSAFE_TEXT =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\u0000-\u001F\u007F]/;
 export const TEXT_ALLOWED = "text without control characters or lone UTF-16 surrogates";
 
 /** Whether a string can be sent as it is: well-formed UTF-16, no control characters. */

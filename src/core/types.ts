@@ -222,4 +222,5 @@ export const PURGE_OUTPUT_NAMES = [
   "nodes",
   "jobIds",
   "purgedAt",
+  "verificationError",
 ] as const satisfies ReadonlyArray<keyof PurgeReport>;

@@ -755,11 +755,71 @@ describe("unexpected answers", () => {
     await server.close();
   });
 
-  test("a body that is not JSON is an ApiError naming the operation", async () => {
+  test("a body that is not JSON is an ApiError naming the operation, after the read was asked again", async () => {
+    server.reset();
     server.setHandler((_rec, res) => json(res, 200, "{ not json"));
     await expect(client.dcs.showJob("j")).rejects.toThrow(
-      /showJob failed: GET .*jobs\/j — HTTP 200 — the response body is not valid JSON/,
+      /showJob failed: GET .*jobs\/j — HTTP 200 — the response body is not valid JSON.*after 4 attempts/,
     );
+    expect(server.requests).toHaveLength(4);
+  });
+
+  test("a read cut off mid-body is asked again and succeeds; a kill answered so is not repeated", async () => {
+    server.reset();
+    let calls = 0;
+    server.setHandler((_rec, res) =>
+      json(res, 200, ++calls === 1 ? '{"job_id": "j", "status": ' : { job_id: "j", status: "SUCCESS" }),
+    );
+    expect(await client.dcs.showJob("j")).toMatchObject({ status: "SUCCESS" });
+    expect(server.requests).toHaveLength(2);
+    server.reset();
+    server.setHandler((_rec, res) => json(res, 200, '{"job_id": "k'));
+    const error = await client.dcs.killAllClients(INSTANCE, { allNodes: true }).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/not valid JSON.*may have taken effect/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test.each<[string, (c: SessionsClient) => Promise<unknown>, unknown, RegExp]>([
+    [
+      "list nodes answered with an error document",
+      (c) => c.dcs.listNodes(INSTANCE),
+      { error_code: "DCS.4004", error_msg: "instance gone" },
+      /unexpected response: nodes: .*the body says: instance gone/,
+    ],
+    [
+      "list clients without clients",
+      (c) => c.dcs.listClients(INSTANCE, { nodeId: NODE }),
+      { count: 3 },
+      /clients/,
+    ],
+    ["a scan without a job id", (c) => c.dcs.scanClients(INSTANCE, { nodeId: NODE }), {}, /job_id/],
+    ["a job without a status", (c) => c.dcs.showJob("j"), { job_id: "j" }, /status/],
+    [
+      "GeminiDB sessions without node_sessions",
+      (c) => c.geminidb.listSessions(INSTANCE),
+      {},
+      /node_sessions/,
+    ],
+    [
+      "a GeminiDB page without sessions",
+      (c) => c.geminidb.listNodeSessions(NODE),
+      { total_count: 1 },
+      /sessions/,
+    ],
+  ])(
+    "a 200 answer missing its required field is a typed error, never empty: %s",
+    async (_w, call, body, message) => {
+      server.setHandler((_rec, res) => json(res, 200, body));
+      const error = await call(client).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).status).toBe(200);
+      expect(String(error)).toMatch(message);
+    },
+  );
+
+  test("a null list is read as empty (a present field, no sessions)", async () => {
+    server.setHandler((_rec, res) => json(res, 200, { clients: null, count: 0 }));
+    expect(await client.dcs.listClients(INSTANCE, { nodeId: NODE })).toMatchObject({ clients: [], count: 0 });
   });
 
   test("a body of the wrong shape is an ApiError naming the field", async () => {

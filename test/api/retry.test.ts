@@ -68,6 +68,8 @@ describe("decideRetry", () => {
     ["ETIMEDOUT kill (may be after sending)", network("ETIMEDOUT"), false, false],
     ["aborted by the caller", network("UND_ERR_ABORTED"), true, false],
     ["client closed", network("UND_ERR_CLOSED"), true, false],
+    ["unreadable 200 read (malformed or cut off)", { kind: "unreadable", status: 200 }, true, true],
+    ["unreadable 200 kill", { kind: "unreadable", status: 200 }, false, false],
     ["unknown error read", classifyNetworkError(new Error("weird")), true, true],
     ["unknown error kill", classifyNetworkError(new Error("weird")), false, false],
   ];

@@ -6,7 +6,7 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { Option } from "commander";
-import { ValidationError } from "../../api/errors";
+import { DcsSessionsError, ValidationError } from "../../api/errors";
 import { purgeSessions } from "../../core/purge";
 import type { PurgeOptions, PurgePlan } from "../../core/types";
 import { parseWindowSpec } from "../../core/window";
@@ -147,7 +147,8 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "On a terminal a purge (not a dry run) asks for confirmation unless --yes. Without a terminal it",
         "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
         "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
-        "3 refused by a guard.",
+        "3 refused by a guard. A kill whose outcome could not be verified prints its report",
+        "(status purged-unverified, verificationError) and exits 1.",
         "",
         "Examples:",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run",
@@ -178,6 +179,12 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         });
         progress.done();
         printer.result(report, (style) => renderPurge(report, style));
+        if (report.status === "purged-unverified") {
+          // The report is on stdout (a pipeline keeps it); the exit code says the outcome is not known.
+          throw new DcsSessionsError(
+            `the kill was sent but its outcome is not verified: ${report.verificationError ?? "unknown"}`,
+          );
+        }
       } finally {
         progress.done();
       }
