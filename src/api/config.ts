@@ -216,11 +216,38 @@ export function authKind(credentials: Credentials): "aksk" | "temporary-aksk" | 
   return credentials.securityToken ? "temporary-aksk" : "aksk";
 }
 
+/** Printable ASCII without spaces: what an HTTP header (and a key) can carry as it is. */
+const HEADER_SAFE = /^[\x21-\x7E]+$/;
+
+/**
+ * Refuses credentials that cannot go into a header (CR/LF, spaces, non-ASCII): as a CredentialsError naming
+ * which value, never the value, before any request.
+ */
+function checkHeaderSafe(credentials: Credentials): Credentials {
+  const values: Array<[string, string | undefined]> =
+    credentials.kind === "token"
+      ? [["authToken", credentials.authToken]]
+      : [
+          ["accessKey", credentials.accessKey],
+          ["secretKey", credentials.secretKey],
+          ["securityToken", credentials.securityToken],
+        ];
+  for (const [name, value] of values) {
+    if (value !== undefined && !HEADER_SAFE.test(value)) {
+      throw new CredentialsError(
+        `the ${name} holds characters a request header cannot carry (line breaks, spaces, control or non-ASCII characters); check how it was set`,
+        [name],
+      );
+    }
+  }
+  return credentials;
+}
+
 export function resolveConfig(options: ClientOptions = {}): ResolvedConfig {
   const env: Env = options.env ?? process.env;
-  const credentials = options.credentials
-    ? explicitCredentials(options.credentials)
-    : credentialsFromEnv(env);
+  const credentials = checkHeaderSafe(
+    options.credentials ? explicitCredentials(options.credentials) : credentialsFromEnv(env),
+  );
 
   const regionFound = optionOrEnv(options.region, "region", env, ENV_VARS.region);
   const region = regionFound ? checkRegion(regionFound) : undefined;

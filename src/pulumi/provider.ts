@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { CredentialsError, redact } from "../api/errors";
+import { ApiError, CredentialsError, redact } from "../api/errors";
 import type { ClientOptions, Credentials } from "../api/types";
 import { purgeSessions } from "../core/purge";
 import { scanSessions } from "../core/scan";
@@ -161,9 +161,19 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
   async read(id: string, props: Record<string, unknown> = {}): Promise<pulumi.dynamic.ReadResult> {
     if (this.kind === "SessionPurge") return { id, props };
     const inputs = pickInputs(this.kind, props) as SessionScanInputs;
+    let gone = false;
     const snapshot = await this.guarded(() =>
-      this.operations.scanSessions({ ...this.scanOptions(inputs), rescan: false }),
+      this.operations.scanSessions({ ...this.scanOptions(inputs), rescan: false }).catch((error: unknown) => {
+        // The instance (or its project) is not found: keep the last counts rather than fail the refresh.
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+        gone = true;
+        this.warn(
+          `SessionScan of ${inputs.instanceId}: refresh kept the last counts: ${redact(error.message, this.secrets())}`,
+        );
+        return undefined;
+      }),
     );
+    if (gone || snapshot === undefined) return { id, props };
     return { id, props: plain({ ...inputs, ...scanOutputs(snapshot) }) };
   }
 

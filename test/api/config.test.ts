@@ -351,3 +351,40 @@ describe("resolveConfig: secrets never print", () => {
     expect(Object.isFrozen(creds)).toBe(true);
   });
 });
+
+describe("credentials a header cannot carry", () => {
+  const base = { HW_REGION_NAME: "cn-north-4", HW_PROJECT_ID: "p1" };
+  test.each<[string, Record<string, string>, ClientOptions["credentials"] | undefined, string]>([
+    [
+      "a CR/LF inside the secret key",
+      { ...base, HW_ACCESS_KEY: "AK1", HW_SECRET_KEY: "SK\r\nX-Evil: 1" },
+      undefined,
+      "secretKey",
+    ],
+    [
+      "a space inside the access key",
+      { ...base, HW_ACCESS_KEY: "AK 1", HW_SECRET_KEY: "SK-value-77" },
+      undefined,
+      "accessKey",
+    ],
+    ["a non-ASCII token", base, { kind: "token", authToken: "tok\u00e9n-value-88" }, "authToken"],
+    [
+      "a newline in a security token",
+      base,
+      { kind: "aksk", accessKey: "AK", secretKey: "SK-value-99", securityToken: "a\nb-token" },
+      "securityToken",
+    ],
+  ])("%s is a CredentialsError naming it, without the value", (_what, env, credentials, name) => {
+    let caught: unknown;
+    try {
+      resolveConfig({ env, ...(credentials ? { credentials } : {}) });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CredentialsError);
+    const text = `${String(caught)} ${inspect(caught)}`;
+    expect(text).toContain(name);
+    for (const secret of ["X-Evil", "SK-value-77", "tok\u00e9n", "a\nb-token", "AK 1"])
+      expect(text).not.toContain(secret);
+  });
+});

@@ -11,6 +11,7 @@ import {
   type SessionOperations,
 } from "../../src/pulumi/provider";
 import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../../src/core/types";
+import { ApiError } from "../../src/api/errors";
 
 function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnapshot {
   return {
@@ -402,6 +403,35 @@ describe("SessionProvider", () => {
     const props = { instanceId: "inst-1", status: "purged", sessionsBefore: 3 };
     expect(await purge.read("purge-1", props)).toEqual({ id: "purge-1", props });
     expect(ops.purges).toHaveLength(0);
+  });
+
+  test("refresh of a scan whose instance is gone (404) keeps the last counts and warns; other errors fail", async () => {
+    const warnings: string[] = [];
+    const gone = new ApiError({
+      operation: "listNodes",
+      method: "GET",
+      path: "/v2/p/instances/i/logical-nodes",
+      status: 404,
+      errorCode: "DCS.4004",
+    });
+    let failure: Error = gone;
+    const ops: SessionOperations = {
+      scanSessions: async () => {
+        throw failure;
+      },
+      purgeSessions: async () => report,
+    };
+    const provider = new SessionProvider(
+      "SessionScan",
+      ops,
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    const props = { instanceId: "inst-1", totalSessions: 7 };
+    expect(await provider.read("scan-1", props)).toEqual({ id: "scan-1", props });
+    expect(warnings[0]).toMatch(/kept the last counts: .*HTTP 404/);
+    failure = new ApiError({ operation: "listNodes", method: "GET", path: "/x", status: 500 });
+    await expect(provider.read("scan-1", props)).rejects.toThrow(/HTTP 500/);
   });
 
   test("delete runs nothing", async () => {

@@ -1,0 +1,161 @@
+/**
+ * At most one kill, recorded once: through the real dynamic-provider host against the emulator, a purge whose
+ * kill may have reached the server ends in the state (status purged-unverified), the emulator receives
+ * exactly one kill-all, and the next `up` sends none. A 401 or 403 is sent exactly once.
+ */
+import { createClient } from "../../src/api/client";
+import { purgeSessions } from "../../src/core/purge";
+import { startEmulator } from "../../src/emulator/server";
+import type { EmulatorHandle, FaultRule } from "../../src/emulator/types";
+import { startProviderHost, type ProviderHost } from "../../src/testing/provider-host";
+import { createConsumerProject, type ConsumerProject } from "./support/consumer";
+import { Stack } from "./support/stack";
+
+const NODES = 2;
+
+describe("a purge whose kill may have reached the server is recorded once, through the provider host", () => {
+  let emulator: EmulatorHandle;
+  let project: ConsumerProject | undefined;
+  let host: ProviderHost | undefined;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({
+      synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 7, reconnectFraction: 1 },
+      jobMs: 20,
+    });
+    project = createConsumerProject();
+    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
+    await host.configure({});
+    stack = new Stack(host);
+  });
+  afterAll(async () => {
+    await host?.close();
+    project?.remove();
+    await emulator?.close();
+  });
+  beforeEach(async () => {
+    await emulator.control.clearFaults();
+    await emulator.control.resetCounters();
+  });
+
+  const killAlls = async (): Promise<number> => (await emulator.control.counters()).killAllClients ?? 0;
+
+  test.each<[string, FaultRule, RegExp]>([
+    [
+      "a reset after the kill was done",
+      { route: "killAllClients", times: 1, fault: { kind: "reset", when: "after-operation" } },
+      /may have reached the server/,
+    ],
+    [
+      "a reset after the request was read",
+      { route: "killAllClients", times: 1, fault: { kind: "reset", when: "after-body" } },
+      /may have reached the server/,
+    ],
+    [
+      "a 502 after the kill happened",
+      { route: "killAllClients", times: 1, fault: { kind: "status", status: 502, after: true } },
+      /HTTP 502/,
+    ],
+    [
+      "a failure of the verify scan",
+      // The before snapshot scans each node once; the after snapshot's first scan job fails.
+      { route: "scanClients", calls: [NODES + 1], fault: { kind: "job-fails", reason: "node busy" } },
+      /after snapshot failed: .*node busy/,
+    ],
+  ])("%s: one kill-all, the state says purged-unverified, a second up sends none", async (_w, rule, why) => {
+    await emulator.control.setFaults([rule]);
+    const args = { instanceId: emulator.instanceId, allNodes: true };
+    const created = await stack.create("SessionPurge", `purge-${rule.route}-${Math.random()}`, args);
+    expect(created.outputs).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * 25 });
+    expect(created.outputs.verificationError).toMatch(why);
+    expect(await killAlls()).toBe(1);
+    await host!.waitForLog(/purged-unverified/);
+
+    await emulator.control.clearFaults();
+    const again = await stack.up(created, args);
+    expect(again.updated).toBe(false);
+    // Writing out a default or changing a guard records it without a kill.
+    const guarded = await stack.up(created, {
+      ...args,
+      verify: true,
+      waitTimeoutSeconds: 300,
+      maxSessions: 9999,
+    });
+    expect(guarded.updated).toBe(true);
+    expect(guarded.state.outputs.status).toBe("purged-unverified");
+    expect(await killAlls()).toBe(1);
+  });
+
+  test.each([401, 403] as const)(
+    "a kill-all answered %i is sent exactly once and fails the create",
+    async (status) => {
+      await emulator.control.setFaults([{ route: "killAllClients", fault: { kind: "status", status } }]);
+      await expect(
+        stack.create("SessionPurge", `purge-${status}`, { instanceId: emulator.instanceId, allNodes: true }),
+      ).rejects.toThrow(new RegExp(`HTTP ${status}`));
+      expect(await killAlls()).toBe(1);
+    },
+  );
+});
+
+describe("a timeout after sending, and two purges at once (core, against the emulator)", () => {
+  let emulator: EmulatorHandle;
+  beforeAll(async () => {
+    emulator = await startEmulator({ synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 8 }, jobMs: 20 });
+  });
+  afterAll(() => emulator.close());
+  beforeEach(async () => {
+    await emulator.control.clearFaults();
+    await emulator.control.resetCounters();
+  });
+
+  test("the kill-all is held past the client's deadline after it ran: recorded once, not repeated", async () => {
+    const client = createClient({ env: emulator.env, timeouts: { callMs: 500 } });
+    try {
+      await emulator.control.setFaults([
+        { route: "killAllClients", times: 1, fault: { kind: "latency", ms: 2000, after: true } },
+      ]);
+      const report = await purgeSessions({ instanceId: emulator.instanceId, client, allNodes: true });
+      expect(report.status).toBe("purged-unverified");
+      expect(report.verificationError).toMatch(/timed out.*may have taken effect/);
+      expect((await emulator.control.counters()).killAllClients).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("two purges of one instance at once, the second kill answered DCS.4957: both end clearly", async () => {
+    const client = createClient({ env: emulator.env, retry: { baseDelayMs: 5 } });
+    try {
+      await emulator.control.setFaults([
+        { route: "killAllClients", calls: [2], fault: { kind: "dcs-4957" } },
+      ]);
+      const run = () => purgeSessions({ instanceId: emulator.instanceId, client, allNodes: true });
+      const [a, b] = await Promise.allSettled([run(), run()]);
+      const outcomes = [a, b].map((r) => (r.status === "fulfilled" ? r.value.status : String(r.reason)));
+      expect(outcomes.filter((o) => o === "purged")).toHaveLength(1);
+      expect(outcomes.filter((o) => /DCS\.4957/.test(o))).toHaveLength(1);
+      expect((await emulator.control.counters()).killAllClients).toBe(2);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a scan during a purge ends with its own counts; the purge still ends purged", async () => {
+    const client = createClient({ env: emulator.env });
+    try {
+      const { scanSessions } = await import("../../src/core/scan");
+      const [purge, scan] = await Promise.all([
+        purgeSessions({ instanceId: emulator.instanceId, client, allNodes: true }),
+        scanSessions({ instanceId: emulator.instanceId, client }),
+      ]);
+      expect(purge.status).toBe("purged");
+      expect(scan.totalSessions).toBeGreaterThanOrEqual(0);
+      expect(scan.totalSessions).toBeLessThanOrEqual(NODES * 25);
+      expect((await emulator.control.counters()).killAllClients).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+});
