@@ -720,10 +720,10 @@ const CDKTF: Row[] = [
     /allowed: plain text/,
   ],
   [
-    "CDKTF SessionScan command empty",
-    () => construct((s) => new ScanConstruct(s, "scan", { instanceId: "i1", command: [] })),
-    /command/,
-    /allowed: a non-empty array of non-empty strings/,
+    "CDKTF SessionScan nodeIds empty",
+    () => construct((s) => new ScanConstruct(s, "scan", { instanceId: "i1", nodeIds: [] })),
+    /nodeIds/,
+    /allowed: at least 1 item/,
   ],
   [
     "CDKTF SessionPurge neither nodeIds nor allNodes",
