@@ -346,11 +346,11 @@ function allowedOf(issue: z.core.$ZodIssue): string | undefined {
     case "too_small":
       return issue.origin === "array" || issue.origin === "string"
         ? `at least ${String(issue.minimum)} ${issue.origin === "array" ? "item(s)" : "character(s)"}`
-        : `a value >= ${String(issue.minimum)}`;
+        : `a value ${issue.inclusive === false ? ">" : ">="} ${String(issue.minimum)}`;
     case "too_big":
       return issue.origin === "array" || issue.origin === "string"
         ? `at most ${String(issue.maximum)} ${issue.origin === "array" ? "item(s)" : "character(s)"}`
-        : `a value <= ${String(issue.maximum)}`;
+        : `a value ${issue.inclusive === false ? "<" : "<="} ${String(issue.maximum)}`;
     case "invalid_type":
       return `a value of type ${issue.expected}`;
     case "invalid_format":
@@ -372,23 +372,38 @@ export function fieldName(prefix: string | undefined, path: ReadonlyArray<Proper
   return out || "input";
 }
 
-/** Converts the first zod issue to a ValidationError naming the field and what is allowed. */
-export function toValidationError(error: z.ZodError, prefix?: string): ValidationError {
+/**
+ * Converts the first zod issue to a ValidationError naming the field and what is allowed. `knownFields`: the
+ * fields of the top-level object, listed when the issue is an unknown field at the top.
+ */
+export function toValidationError(
+  error: z.ZodError,
+  prefix?: string,
+  knownFields?: readonly string[],
+): ValidationError {
   const issue = error.issues[0];
   if (!issue) return new ValidationError(prefix ?? "input", "is invalid");
   if (issue.code === "unrecognized_keys") {
+    const known = issue.path.length === 0 && knownFields?.length ? knownFields.join(", ") : undefined;
     return new ValidationError(
       fieldName(prefix, [...issue.path, issue.keys[0] ?? ""]),
       "is not a known field",
+      known,
     );
   }
   return new ValidationError(fieldName(prefix, issue.path), issue.message, allowedOf(issue));
 }
 
+/** The field names of an object schema, when it is one. */
+function fieldsOf(schema: z.ZodType): string[] | undefined {
+  const shape = (schema as { shape?: unknown }).shape;
+  return shape && typeof shape === "object" ? Object.keys(shape) : undefined;
+}
+
 /** Validates user input strictly; throws a ValidationError naming the field (under `prefix`) on failure. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix?: string): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw toValidationError(result.error, prefix);
+  if (!result.success) throw toValidationError(result.error, prefix, fieldsOf(schema));
   return result.data;
 }
 

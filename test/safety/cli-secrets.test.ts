@@ -1,0 +1,64 @@
+/**
+ * Secrets through the built CLI end to end (issue 11): successes and failures, with `DEBUG=*` and
+ * `NODE_DEBUG=http,undici` on, searched byte for byte for the secret key, the IAM token and any request
+ * signature. (The client's errors and logs: test/api/secrets.test.ts; the provider host:
+ * test/pulumi/secrets.test.ts.)
+ */
+import { startEmulator } from "../../src/emulator";
+import type { EmulatorHandle, FaultRule } from "../../src/emulator";
+import { assertBuilt, runCliProcess } from "../cli/support";
+
+const AUTH_TOKEN = "iam-Token-Safety-MIIZ-77aa88bb99cc";
+const DEBUG_ENV = { DEBUG: "*", NODE_DEBUG: "http,undici,net" };
+
+let emulator: EmulatorHandle;
+
+beforeAll(async () => {
+  assertBuilt();
+  emulator = await startEmulator({
+    synthetic: { nodes: 2, sessionsPerNode: 5 },
+    jobMs: 10,
+    authToken: AUTH_TOKEN,
+  });
+});
+afterAll(() => emulator?.close());
+
+const FAULTS: Array<[string, FaultRule[]]> = [
+  ["no fault", []],
+  ["500 on the node list", [{ route: "listNodes", fault: { kind: "status", status: 500 } }]],
+  ["a reset on the kill", [{ route: "killAllClients", fault: { kind: "reset", when: "after-body" } }]],
+  ["a failed kill job", [{ route: "killAllClients", fault: { kind: "job-fails" } }]],
+  ["503 after the kill", [{ route: "killAllClients", fault: { kind: "status", status: 503, after: true } }]],
+];
+
+const COMMANDS = (instance: string): string[][] => [
+  ["nodes", instance],
+  ["scan", instance, "--wait-timeout", "2"],
+  ["purge", instance, "--all-nodes", "--yes", "--wait-timeout", "2"],
+];
+
+describe("no secret in the CLI's output, even with DEBUG and NODE_DEBUG", () => {
+  test.each(FAULTS)(
+    "%s",
+    async (_name, faults) => {
+      const variants: Array<[Record<string, string>, string]> = [
+        [{ ...emulator.env }, emulator.secretKey],
+        [{ ...emulator.env, HW_SECRET_KEY: "", HW_ACCESS_KEY: "", HW_AUTH_TOKEN: AUTH_TOKEN }, AUTH_TOKEN],
+        [{ ...emulator.env, HW_SECRET_KEY: "wrong-Secret-Key-0123456789" }, "wrong-Secret-Key-0123456789"],
+      ];
+      for (const [env, secret] of variants) {
+        for (const args of COMMANDS(emulator.instanceId)) {
+          await emulator.control.setFaults(faults);
+          const run = await runCliProcess(args, { env: { ...env, ...DEBUG_ENV } });
+          const text = run.stdout + run.stderr;
+          expect(text.length).toBeGreaterThan(0);
+          expect(text).not.toContain(secret);
+          expect(text).not.toMatch(/Signature=[0-9a-f]{16,}/i);
+          expect(text).not.toMatch(/SDK-HMAC-SHA256 Access=/);
+          expect(text).not.toMatch(/x-auth-token:\s*\S/i);
+        }
+      }
+    },
+    120_000,
+  );
+});
