@@ -418,9 +418,12 @@ class HostDriver implements ProviderHost {
     request.setAcceptresources(true);
     request.setSendsOldInputs(true);
     request.setSendsOldInputsToDelete(true);
-    request.setUrn(this.urn("pulumi:providers:pulumi-nodejs", "default"));
-    request.setName("default");
-    request.setType("pulumi:providers:pulumi-nodejs");
+    // The provider's own URN, name and type are fields that 3.139's ConfigureRequest (the lowest SDK we support)
+    // does not have yet; its engine sent none, so they are set only where the message has them.
+    const named = request as Partial<Record<"setUrn" | "setName" | "setType", (value: string) => unknown>>;
+    named.setUrn?.call(request, this.urn("pulumi:providers:pulumi-nodejs", "default"));
+    named.setName?.call(request, "default");
+    named.setType?.call(request, "pulumi:providers:pulumi-nodejs");
     const response = await this.call<provprotoTypes.ConfigureRequest, provprotoTypes.ConfigureResponse>(
       "Configure",
       this.client.configure,
