@@ -4,17 +4,19 @@
  */
 import { loadCore } from "./core";
 import { createProvider } from "./provider";
-import { PluginStartError, servePlugin } from "./protocol/server";
+import { PluginStartError, servePlugin, type RunningPlugin } from "./protocol/server";
 
 export async function main(): Promise<number> {
   // Terraform's Ctrl-C reaches the whole process group; Terraform then asks us to stop over gRPC.
   process.on("SIGINT", () => undefined);
+  // Listening before the handshake: a signal that comes right after it must still clean up.
+  let plugin: RunningPlugin | undefined;
+  const onSignal = () => (plugin ? void plugin.stop() : process.exit(1));
+  process.once("SIGTERM", onSignal);
+  process.once("SIGHUP", onSignal);
   try {
-    const plugin = await servePlugin(createProvider());
+    plugin = await servePlugin(createProvider());
     void loadCore(); // the handshake is out: load the core while Terraform connects
-    const onSignal = () => void plugin.stop();
-    process.once("SIGTERM", onSignal);
-    process.once("SIGHUP", onSignal);
     await plugin.stopped;
     return 0;
   } catch (error) {

@@ -278,7 +278,7 @@ export async function servePlugin(
   const stop = () => {
     stopping ??= new Promise<void>((resolve) => {
       aborter.abort(new Error("the provider is shutting down"));
-      const force = setTimeout(() => server.forceShutdown(), 1000);
+      const force = setTimeout(() => server.forceShutdown(), 200);
       server.tryShutdown(() => {
         clearTimeout(force);
         removeDir();
@@ -292,8 +292,10 @@ export async function servePlugin(
 
   server.addService(services.controller, {
     Shutdown: (_call: unknown, callback: grpc.sendUnaryData<Json>) => {
+      // The directory goes first: Terraform kills a provider that has not exited 2 s after Shutdown, and
+      // open connections do not need the socket's name.
+      removeDir();
       callback(null, {});
-      // Answer first, then stop: Terraform waits for the process to exit.
       setImmediate(() => void stop());
     },
   });
