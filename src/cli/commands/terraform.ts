@@ -9,7 +9,11 @@ import { packageVersion } from "../program";
 export function registerTerraform(program: Command, ctx: CliContext): void {
   const group = program
     .command("terraform")
-    .description("the dcssessions Terraform provider (plugin protocol 6), for HCL and CDKTF");
+    .description("the dcssessions Terraform provider (plugin protocol 6), for HCL and CDKTF")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ dcs-sessions terraform install-provider --mirror ./terraform-mirror",
+    );
   group
     .command("install-provider")
     .description("write the provider into a Terraform filesystem mirror and print how to use it")
