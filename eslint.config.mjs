@@ -8,6 +8,8 @@ export default tseslint.config(
       "node_modules/**",
       "coverage/**",
       "examples/cdktf/cdktf.out/**",
+      "examples/cdktf/dist/**",
+      "examples/cdktf/node_modules/**",
       "**/*.js",
       "!bench/**/*.js",
     ],

@@ -239,6 +239,13 @@ export function createDcsApi(transport: Transport): DcsApi {
         "true, or leave it out and give nodeId",
       );
     }
+    if (t.allNodes === true && t.nodeId !== undefined) {
+      throw new ValidationError(
+        "nodeId",
+        "cannot be given with allNodes: true (one node or every node, not both)",
+        "either { nodeId } or { allNodes: true }",
+      );
+    }
     const body = checkWire(
       KillAllBodySchema,
       { node_id: t.nodeId, kill_all_nodes: t.allNodes === true ? true : undefined },

@@ -205,6 +205,24 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ID_ALLOWED = "1-128 characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)";
 export const IdSchema = z.string().regex(ID_PATTERN, { message: `must be ${ID_ALLOWED}` });
 
+/** A lone UTF-16 surrogate (it cannot be encoded in a URL or UTF-8) or a control character. */
+const UNSAFE_TEXT = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\u0000-\u001F\u007F]/;
+export const TEXT_ALLOWED = "text without control characters or lone UTF-16 surrogates";
+
+/** Whether a string can be sent as it is: well-formed UTF-16, no control characters. */
+export function isSafeText(value: string): boolean {
+  return !UNSAFE_TEXT.test(value);
+}
+
+/** A free-text input (a filter, a session id): 1–`max` characters of well-formed text. */
+export function textSchema(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(isSafeText, { message: `must be ${TEXT_ALLOWED}` });
+}
+
 export const SORT_ORDERS = ["asc", "desc"] as const;
 
 export const ScanClientsBodySchema = z.strictObject({
@@ -217,7 +235,7 @@ export const ListClientsQuerySchema = z.strictObject({
   node_id: IdSchema,
   offset: z.number().int().min(0).optional(),
   limit: z.number().int().min(1).max(1000).optional(),
-  addr: z.string().min(1).max(256).optional(),
+  addr: textSchema(256).optional(),
   sort: z.enum(CLIENT_INFO_FIELDS).optional(),
   order: z.enum(SORT_ORDERS).optional(),
 });
@@ -237,10 +255,22 @@ export type KillAllBody = z.infer<typeof KillAllBodySchema>;
 /** `ip:port` (IPv4 or bracketed IPv6) as in ClientInfo `addr`/`peer`. */
 export const CLIENT_ADDR_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
 
+export const CLIENT_ADDR_ALLOWED = "ip:port (IPv4 a.b.c.d with each part 0-255, or [IPv6]; port 1-65535)";
+
+/** Whether an `ip:port` has a port of 1–65535 and IPv4 parts of 0–255 (the pattern checks the shape). */
+export function isClientAddr(value: string): boolean {
+  if (!CLIENT_ADDR_PATTERN.test(value)) return false;
+  const colon = value.lastIndexOf(":");
+  const port = Number(value.slice(colon + 1));
+  if (port < 1 || port > 65535) return false;
+  const host = value.slice(0, colon);
+  return host.startsWith("[") || host.split(".").every((part) => Number(part) <= 255);
+}
+
 export const KillClientsBodySchema = z.strictObject({
   node_id: IdSchema,
   client_addrs: z
-    .array(z.string().regex(CLIENT_ADDR_PATTERN, { message: "must be ip:port" }))
+    .array(z.string().refine(isClientAddr, { message: `must be ${CLIENT_ADDR_ALLOWED}` }))
     .min(1)
     .max(1000),
 });
@@ -249,13 +279,13 @@ export type KillClientsBody = z.infer<typeof KillClientsBodySchema>;
 export const GeminiNodeSessionsQuerySchema = z.strictObject({
   offset: z.number().int().min(0).optional(),
   limit: z.number().int().min(1).max(100).optional(),
-  addr_prefix: z.string().min(1).max(256).optional(),
+  addr_prefix: textSchema(256).optional(),
 });
 
 export const GeminiCloseNodeSessionsBodySchema = z
   .strictObject({
     is_all: z.boolean(),
-    session_ids: z.array(z.string().min(1)).max(1000).optional(),
+    session_ids: z.array(textSchema(128)).max(1000).optional(),
   })
   .refine((b) => b.is_all || (b.session_ids !== undefined && b.session_ids.length > 0), {
     message: "session_ids is required when is_all is false",

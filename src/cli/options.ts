@@ -12,8 +12,10 @@ import type { Engine } from "../core/types";
 import type { OutputStream } from "./context";
 
 export const ENGINES = ["dcs", "geminidb"] as const;
-export const OUTPUTS = ["json", "table"] as const;
+export const OUTPUTS = ["json", "table", "markdown"] as const;
 export type OutputFormat = (typeof OUTPUTS)[number];
+/** What the commands that only list (nodes, list) print: they have no summary to render. */
+export const LIST_OUTPUTS = ["json", "table"] as const;
 
 /** The options every command that calls the API accepts (`--engine` … `--quiet`). */
 export interface CommonFlags {
@@ -24,22 +26,38 @@ export interface CommonFlags {
   geminidbEndpoint?: string;
   output?: OutputFormat;
   quiet?: boolean;
+  /** `scan` and `purge`: append the Markdown summary to `$GITHUB_STEP_SUMMARY`. */
+  summary?: boolean;
+  /** `scan` and `purge`: write the self-contained HTML report to this file. */
+  report?: string;
+}
+
+export interface CommonOptionsSettings {
+  /** Offer `--output markdown`, `--summary` and `--report` (the commands with a result to summarize). */
+  reports?: boolean;
 }
 
 /** Adds the common flags to a command, in the same order everywhere so that `--help` reads alike. */
-export function addCommonOptions(command: Command): Command {
-  return command
+export function addCommonOptions(command: Command, settings: CommonOptionsSettings = {}): Command {
+  const outputs = settings.reports ? OUTPUTS : LIST_OUTPUTS;
+  command
     .addOption(new Option("--engine <engine>", "the service of the instance").choices(ENGINES).default("dcs"))
     .option("--region <region>", "region, e.g. eu-west-101 (default: HW_REGION_NAME)")
     .option("--project-id <id>", "project id (default: HW_PROJECT_ID)")
     .option("--endpoint <url>", "DCS endpoint override (default: HW_DCS_ENDPOINT, else from the region)")
     .option("--geminidb-endpoint <url>", "GeminiDB endpoint override (default: HW_GEMINIDB_ENDPOINT)")
     .addOption(
-      new Option("--output <format>", "json or table (default: table on a terminal, else json)").choices(
-        OUTPUTS,
-      ),
-    )
-    .option("--quiet", "no progress on stderr");
+      new Option(
+        "--output <format>",
+        `${outputs.join(", ").replace(/, (\w+)$/, " or $1")} (default: table on a terminal, else json)`,
+      ).choices(outputs),
+    );
+  if (settings.reports) {
+    command
+      .option("--summary", "also append the Markdown summary to the file named by $GITHUB_STEP_SUMMARY")
+      .option("--report <file.html>", "also write a self-contained HTML report with charts to this file");
+  }
+  return command.option("--quiet", "no progress on stderr");
 }
 
 /** `--output` when given; otherwise a table for a person at a terminal and JSON for a pipe. */

@@ -5,7 +5,7 @@
  * here) → wait → after snapshot → report.
  */
 import { z } from "zod";
-import { GuardRefusedError } from "../api/errors";
+import { ApiError, ConnectionError, GuardRefusedError, ValidationError } from "../api/errors";
 import { parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { resolveTargets, type TargetNode } from "./nodes";
@@ -14,6 +14,8 @@ import {
   DEFAULT_WAIT_TIMEOUT_SECONDS,
   commonInputShape,
   dataOf,
+  checkBehaviourOptions,
+  clockOf,
   dedupe,
   forEachLimited,
   takeSnapshot,
@@ -77,6 +79,7 @@ export type PurgeInput = z.infer<typeof PurgeInputSchema>;
 
 /** Validates purge options; throws a ValidationError naming the field before anything remote happens. */
 export function validatePurgeOptions(options: PurgeOptions): PurgeInput {
+  checkBehaviourOptions(options, true);
   const input = parseInput(PurgeInputSchema, dataOf(options));
   return { ...input, nodeIds: dedupe(input.nodeIds) };
 }
@@ -106,7 +109,28 @@ function perNode(before: SessionSnapshot, after: SessionSnapshot | undefined): N
   return rows;
 }
 
-/** Kills the sessions: one request for every node, or one per node. Returns the job ids to wait for. */
+/**
+ * Whether a failed kill request certainly changed nothing: refused before it left this machine, or answered
+ * with a 4xx (the service looked at it and refused). Anything else — a 5xx, a reset or a timeout after it was
+ * sent, an answer we could not read — may mean the kill took effect.
+ */
+export function killCertainlyNotSent(error: unknown): boolean {
+  if (error instanceof ConnectionError) return !error.mayHaveReachedServer;
+  if (error instanceof ApiError) return error.status >= 400 && error.status < 500;
+  return error instanceof ValidationError;
+}
+
+interface KillOutcome {
+  /** The job ids the service answered with. */
+  jobIds: string[];
+  /** A kill request failed after a kill may have reached the server: what is known ends there. */
+  error?: unknown;
+}
+
+/**
+ * Kills the sessions: one request for every node, or one per node. Returns the job ids to wait for. Throws
+ * only when no kill can have reached the server; after that, a failure is returned for the report.
+ */
 async function kill(
   client: SessionsClient,
   input: PurgeInput,
@@ -114,36 +138,50 @@ async function kill(
   targets: TargetNode[] | undefined,
   call: CallOptions,
   onProgress: PurgeOptions["onProgress"],
-): Promise<string[]> {
+): Promise<KillOutcome> {
   const { instanceId } = input;
   const jobIds: string[] = [];
-  if (engine === "geminidb") {
-    for (const nodeId of input.allNodes ? [undefined] : (targets ?? []).map((t) => t.nodeId)) {
-      await client.geminidb.closeSessions(instanceId, nodeId === undefined ? {} : { nodeId }, call);
-      onProgress?.({ kind: "message", message: `closed the sessions of ${nodeId ?? "every node"}` });
+  let attempted = 0;
+  try {
+    if (engine === "geminidb") {
+      for (const nodeId of input.allNodes ? [undefined] : (targets ?? []).map((t) => t.nodeId)) {
+        attempted++;
+        await client.geminidb.closeSessions(instanceId, nodeId === undefined ? {} : { nodeId }, call);
+        onProgress?.({ kind: "message", message: `closed the sessions of ${nodeId ?? "every node"}` });
+      }
+      return { jobIds };
     }
-    return jobIds;
+    if (input.allNodes) {
+      // One request for the whole instance; the client never repeats it once it may have reached the server.
+      attempted++;
+      const { jobId } = await client.dcs.killAllClients(instanceId, { allNodes: true }, call);
+      onProgress?.({ kind: "kill-sent", jobId, target: "every node" });
+      jobIds.push(jobId);
+      return { jobIds };
+    }
+    for (const { nodeId } of targets ?? []) {
+      attempted++;
+      const { jobId } = await client.dcs.killAllClients(instanceId, { nodeId }, call);
+      onProgress?.({ kind: "kill-sent", jobId, target: nodeId });
+      jobIds.push(jobId);
+    }
+    return { jobIds };
+  } catch (error) {
+    // The first request failed in a way that proves it did nothing: nothing to record, the caller sees why.
+    if (attempted === 1 && killCertainlyNotSent(error)) throw error;
+    return { jobIds, error };
   }
-  if (input.allNodes) {
-    // One request for the whole instance; the client never repeats it once it may have reached the server.
-    const { jobId } = await client.dcs.killAllClients(instanceId, { allNodes: true }, call);
-    onProgress?.({ kind: "kill-sent", jobId, target: "every node" });
-    jobIds.push(jobId);
-    return jobIds;
-  }
-  for (const { nodeId } of targets ?? []) {
-    const { jobId } = await client.dcs.killAllClients(instanceId, { nodeId }, call);
-    onProgress?.({ kind: "kill-sent", jobId, target: nodeId });
-    jobIds.push(jobId);
-  }
-  return jobIds;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Kills every session of the chosen nodes, or of the whole instance, behind the guards. */
 export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport> {
   const input = validatePurgeOptions(options);
   const engine = input.engine ?? "dcs";
-  const now = options.now ?? (() => new Date());
+  const now = clockOf(options.now);
   const startedAt = now();
   const base = { instanceId: input.instanceId, engine };
 
@@ -235,13 +273,46 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
     }
 
     const purgedAt = killAt.toISOString();
-    const jobIds = await kill(client, input, engine, targets, call, options.onProgress);
-    await forEachLimited(jobIds, plan.concurrency, async (jobId) => {
-      await client.dcs.waitForJob(jobId, { ...call, timeoutMs });
-      options.onProgress?.({ kind: "kill-done", jobId });
-    });
+    // From here on a kill may have reached the server: the purge ends with a report, never a throw.
+    const killed = await kill(client, input, engine, targets, call, options.onProgress);
+    const { jobIds } = killed;
+    const unverified = (verificationError: string): PurgeReport => {
+      options.onProgress?.({ kind: "message", message: `warning: ${verificationError}` });
+      return {
+        ...base,
+        status: "purged-unverified",
+        sessionsBefore,
+        sessionsAfter: null,
+        nodes: perNode(before, undefined),
+        jobIds,
+        purgedAt,
+        verificationError,
+        before,
+      };
+    };
+    if (killed.error !== undefined) {
+      return unverified(
+        `a kill request may have reached the server but did not complete (${messageOf(killed.error)}); ` +
+          "check the instance before purging again",
+      );
+    }
+    try {
+      await forEachLimited(jobIds, plan.concurrency, async (jobId) => {
+        await client.dcs.waitForJob(jobId, { ...call, timeoutMs });
+        options.onProgress?.({ kind: "kill-done", jobId });
+      });
+    } catch (error) {
+      return unverified(`the kill was sent, but waiting for its job failed: ${messageOf(error)}`);
+    }
 
-    const after = input.verify === false ? undefined : await takeSnapshot(plan);
+    let after: SessionSnapshot | undefined;
+    if (input.verify !== false) {
+      try {
+        after = await takeSnapshot(plan);
+      } catch (error) {
+        return unverified(`the kill job succeeded, but the after snapshot failed: ${messageOf(error)}`);
+      }
+    }
     const report: PurgeReport = {
       ...base,
       status: "purged",

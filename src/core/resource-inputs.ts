@@ -9,7 +9,8 @@ import { REGION_EXAMPLES, REGION_PATTERN } from "../api/endpoints";
 import { ValidationError } from "../api/errors";
 import { fieldName, IdSchema, listIssues } from "../api/schemas";
 import { PurgeInputSchema } from "./purge";
-import { ScanInputSchema } from "./scan";
+import { DEFAULT_WAIT_TIMEOUT_SECONDS, ScanInputSchema } from "./scan";
+import { DEFAULT_TOP_N } from "./types";
 
 export type ResourceKind = "SessionScan" | "SessionPurge";
 
@@ -110,4 +111,129 @@ export function resourceInputIssues(
     issues.push({ property: issue.field.split(/[.[]/)[0] || issue.field, ...issue });
   }
   return issues;
+}
+
+/**
+ * The value an input takes when it is absent. An input given with this value means the same as no input, so
+ * that writing out a default never re-runs or replaces anything.
+ */
+export const RESOURCE_INPUT_DEFAULTS: Record<ResourceKind, Readonly<Record<string, unknown>>> = {
+  SessionScan: {
+    engine: "dcs",
+    cleanCache: true,
+    topN: DEFAULT_TOP_N,
+    waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
+    alwaysRun: false,
+    triggers: [],
+  },
+  SessionPurge: {
+    engine: "dcs",
+    allNodes: false,
+    dryRun: false,
+    minSessions: 0,
+    outsideWindow: "fail",
+    verify: true,
+    waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
+    alwaysRun: false,
+    triggers: [],
+  },
+};
+
+const EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** A canonical text of a value: object keys sorted, absent and undefined alike. */
+function canonical(value: unknown): string {
+  if (value === undefined || value === null) return "null";
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A window in its canonical form: time zone `UTC` and every day are the defaults; days as a sorted set. */
+function normalWindow(window: unknown): unknown {
+  if (typeof window !== "object" || window === null || Array.isArray(window)) return window;
+  const w = { ...(window as Record<string, unknown>) };
+  if (w.timeZone === "UTC") delete w.timeZone;
+  if (Array.isArray(w.days)) {
+    const days = EVERY_DAY.filter((d) => (w.days as unknown[]).includes(d));
+    const others = (w.days as unknown[]).filter((d) => !EVERY_DAY.includes(d as string));
+    if (others.length === 0 && days.length === EVERY_DAY.length) delete w.days;
+    else if (others.length === 0) w.days = days;
+  }
+  return w;
+}
+
+/** A set of strings in a stable order (order and repeats do not change which nodes are targeted). */
+function normalSet(values: unknown): unknown {
+  if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) return values;
+  return [...new Set(values as string[])].sort();
+}
+
+/**
+ * The inputs of a resource in canonical form: only its input keys, an input equal to its default left out
+ * (as if absent), node ids and days as sorted sets, a window's default time zone left out. Two inputs that
+ * normalize to the same object mean the same operation.
+ */
+export function normalizeResourceInputs(
+  kind: ResourceKind,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
+  const defaults = RESOURCE_INPUT_DEFAULTS[kind];
+  const out: Record<string, unknown> = {};
+  for (const key of RESOURCE_INPUT_KEYS[kind]) {
+    let value = inputs[key];
+    if (value === undefined || value === null) continue;
+    if (key === "nodeIds") value = normalSet(value);
+    if (key === "maintenanceWindow") value = normalWindow(value);
+    if (Object.hasOwn(defaults, key) && canonical(value) === canonical(defaults[key])) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Inputs that name another target: a change replaces the resource. */
+export const REPLACE_ON_INPUTS = ["instanceId", "engine"] as const;
+
+/**
+ * Inputs whose change re-runs the operation. A purge re-runs (kills again) only for a new target, a new
+ * selection, a trigger or `alwaysRun`, and when `dryRun` is turned off; its guards, timeouts and where to
+ * connect are recorded without a remote call. A scan only reads, so any change but its timeout re-reads.
+ */
+export const RERUN_ON_INPUTS: Record<ResourceKind, readonly string[]> = {
+  SessionScan: RESOURCE_INPUT_KEYS.SessionScan.filter((key) => key !== "waitTimeoutSeconds"),
+  SessionPurge: ["nodeIds", "allNodes", "match", "triggers", "alwaysRun"],
+};
+
+export interface ResourceInputChange {
+  /** Inputs whose normalized value differs (`alwaysRun` too when it is true). */
+  changed: string[];
+  /** The changed inputs that replace the resource (`instanceId`, `engine`). */
+  replaces: string[];
+  /** The changed inputs that re-run the operation (for a purge: a new kill); empty: record them only. */
+  reruns: string[];
+}
+
+/**
+ * What changed between the previous inputs (a state's outputs echo them; other keys are ignored) and the new
+ * ones, compared normalized, and what each change calls for. `alwaysRun: true` always re-runs.
+ */
+export function diffResourceInputs(
+  kind: ResourceKind,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): ResourceInputChange {
+  const before = normalizeResourceInputs(kind, olds);
+  const after = normalizeResourceInputs(kind, news);
+  const changed = RESOURCE_INPUT_KEYS[kind].filter((key) => canonical(before[key]) !== canonical(after[key]));
+  if (after.alwaysRun === true && !changed.includes("alwaysRun")) changed.push("alwaysRun");
+  const replaces: string[] = REPLACE_ON_INPUTS.filter((key) => changed.includes(key));
+  const reruns = changed.filter((key) => RERUN_ON_INPUTS[kind].includes(key) || replaces.includes(key));
+  // Turning a dry run off is the first real kill; turning one on kills nothing.
+  if (kind === "SessionPurge" && changed.includes("dryRun") && after.dryRun !== true) reruns.push("dryRun");
+  return { changed, replaces, reruns };
 }

@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { createClient } from "../api/client";
-import { IdSchema, parseInput } from "../api/schemas";
+import { ValidationError } from "../api/errors";
+import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargets, type TargetNode } from "./nodes";
@@ -41,7 +42,7 @@ export const commonInputShape = {
 export const ScanInputSchema = z.strictObject({
   ...commonInputShape,
   cleanCache: z.boolean().optional(),
-  addr: z.string().min(1).max(256).optional(),
+  addr: textSchema(256).optional(),
   topN: z.number().int({ message: "must be an integer" }).min(0).max(MAX_TOP_N).optional(),
   rescan: z.boolean().optional(),
 });
@@ -49,6 +50,65 @@ export type ScanInput = z.infer<typeof ScanInputSchema>;
 
 /** The keys of the options that are not data (checked by TypeScript, not by the schema). */
 const NON_DATA_KEYS = ["client", "clientOptions", "onProgress", "signal", "now", "confirm"] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks the options that are not data (functions, the client, the signal): a wrong one is a ValidationError
+ * naming it, before any remote call, rather than a TypeError halfway through. `purge`: `confirm` is allowed.
+ */
+export function checkBehaviourOptions(options: unknown, purge: boolean): void {
+  if (!isObject(options)) {
+    throw new ValidationError("options", "must be an object", "an object with instanceId and the options");
+  }
+  for (const key of ["onProgress", "now", ...(purge ? ["confirm"] : [])]) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "function") {
+      throw new ValidationError(
+        key,
+        `must be a function, not ${typeof value}`,
+        "a function, or leave it out",
+      );
+    }
+  }
+  if (!purge && options.confirm !== undefined) {
+    throw new ValidationError("confirm", "is not an option of a scan", "only a purge asks for confirmation");
+  }
+  const { signal, client, clientOptions } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new ValidationError("signal", "must be an AbortSignal", "an AbortSignal, or leave it out");
+  }
+  if (clientOptions !== undefined && !isObject(clientOptions)) {
+    throw new ValidationError("clientOptions", "must be an object", "the options of createClient");
+  }
+  if (client !== undefined) {
+    const api = isObject(client) ? client : undefined;
+    const usable =
+      api !== undefined &&
+      isObject(api.dcs) &&
+      isObject(api.geminidb) &&
+      typeof api.dcs.killAllClients === "function" &&
+      typeof api.dcs.waitForJob === "function" &&
+      typeof api.geminidb.listSessions === "function";
+    if (!usable) {
+      throw new ValidationError("client", "is not a sessions client", "a client made by createClient()");
+    }
+  }
+}
+
+/** The clock of an operation: `options.now` when given, checked on its first reading. */
+export function clockOf(now: (() => Date) | undefined): () => Date {
+  if (now === undefined) return () => new Date();
+  return () => {
+    const value = now();
+    if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+      throw new ValidationError("now", "must return a valid Date", "a function returning a Date");
+    }
+    return value;
+  };
+}
 
 /** The data part of an options object, for schema validation. */
 export function dataOf(options: object): Record<string, unknown> {
@@ -247,6 +307,7 @@ export async function withClient<T>(
 
 /** Validates scan options; throws a ValidationError naming the field before anything remote happens. */
 export function validateScanOptions(options: ScanOptions): ScanInput {
+  checkBehaviourOptions(options, false);
   const input = parseInput(ScanInputSchema, dataOf(options));
   return { ...input, nodeIds: dedupe(input.nodeIds) };
 }
@@ -255,6 +316,8 @@ export function validateScanOptions(options: ScanOptions): ScanInput {
 export async function scanSessions(options: ScanOptions): Promise<SessionSnapshot> {
   const input = validateScanOptions(options);
   const engine = input.engine ?? "dcs";
+  const now = clockOf(options.now);
+  now(); // a clock that answers no Date fails here, before any remote call
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
     const targets = await resolveTargets(client, input, call, options.onProgress);
@@ -271,7 +334,7 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
       timeoutMs: (input.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000,
       call,
       onProgress: options.onProgress,
-      now: options.now ?? (() => new Date()),
+      now,
     });
   });
 }

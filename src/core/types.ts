@@ -183,11 +183,7 @@ export interface PurgePlan {
 }
 
 export type PurgeStatus =
-  | "purged"
-  | "purged-unverified"
-  | "dry-run"
-  | "skipped-outside-window"
-  | "skipped-below-minimum";
+  "purged" | "purged-unverified" | "dry-run" | "skipped-outside-window" | "skipped-below-minimum";
 
 export interface NodePurge {
   nodeId: string;
@@ -226,4 +222,5 @@ export const PURGE_OUTPUT_NAMES = [
   "nodes",
   "jobIds",
   "purgedAt",
+  "verificationError",
 ] as const satisfies ReadonlyArray<keyof PurgeReport>;

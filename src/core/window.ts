@@ -2,7 +2,7 @@
  * Maintenance window arithmetic: pure functions of a window and an instant, time zones through
  * `Intl.DateTimeFormat` (no dependency).
  *
- * Semantics, decided once here and documented in the README ("Maintenance windows"):
+ * Semantics, decided once here and documented in docs/api.md ("Maintenance windows"):
  * - A window is judged on the wall clock of its time zone: `start <= HH:MM < end` on one of its days.
  * - `end` earlier than `start` crosses midnight; the window belongs to its opening day, so
  *   `sat 23:00-01:00` is open on Sunday at 00:30 but not on Saturday at 00:30.

@@ -19,13 +19,30 @@ export const FaultRuleSchema = z.strictObject({
   fault: z.discriminatedUnion("kind", [
     z.strictObject({
       kind: z.literal("status"),
-      status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]),
+      status: z.union([
+        z.literal(400),
+        z.literal(401),
+        z.literal(403),
+        z.literal(429),
+        z.literal(500),
+        z.literal(502),
+        z.literal(503),
+        z.literal(504),
+      ]),
       retryAfterSeconds: z.number().int().min(0).optional(),
       errorCode: z.string().optional(),
       errorMsg: z.string().optional(),
+      after: z.boolean().optional(),
     }),
-    z.strictObject({ kind: z.literal("latency"), ms: z.number().int().min(0).max(600000) }),
-    z.strictObject({ kind: z.literal("reset"), when: z.enum(["before-body", "after-body"]) }),
+    z.strictObject({
+      kind: z.literal("latency"),
+      ms: z.number().int().min(0).max(600000),
+      after: z.boolean().optional(),
+    }),
+    z.strictObject({
+      kind: z.literal("reset"),
+      when: z.enum(["before-body", "after-body", "after-operation"]),
+    }),
     z.strictObject({ kind: z.literal("malformed-json") }),
     z.strictObject({ kind: z.literal("truncated-json") }),
     z.strictObject({ kind: z.literal("job-fails"), reason: z.string().optional() }),

@@ -36,6 +36,9 @@ type FaultStatus = Extract<FaultRule["fault"], { kind: "status" }>["status"];
 
 /** What an injected status answers unless the rule sets its own code and message. */
 const STATUS_FAULTS: Record<FaultStatus, { code: string; msg: string }> = {
+  400: { code: "DCS.4000", msg: "Invalid request (injected fault)" },
+  401: { code: "APIGW.0301", msg: "Incorrect IAM authentication information (injected fault)" },
+  403: { code: "APIGW.0302", msg: "The IAM user is not authorized to access this API (injected fault)" },
   429: { code: "APIGW.0308", msg: "The throttling threshold has been reached (injected fault)" },
   500: { code: "DCS.5000", msg: "Internal service error (injected fault)" },
   502: { code: "APIGW.0202", msg: "Backend unavailable (injected fault)" },
@@ -233,7 +236,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     const body = await readBody(req);
-    if (fault?.kind === "reset") {
+    if (fault?.kind === "reset" && fault.when === "after-body") {
       req.socket.destroy();
       return;
     }
@@ -242,19 +245,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       faults.count("unauthorized");
       return send(res, 401, errorBody("APIGW.0301", `Incorrect IAM authentication information: ${refused}`));
     }
-    if (fault?.kind === "latency") await sleep(fault.ms);
-    if (fault?.kind === "status") {
-      if (fault.status === 429) faults.count("throttled");
-      const defaults = STATUS_FAULTS[fault.status];
+    const sendStatus = (f: Extract<FaultRule["fault"], { kind: "status" }>) => {
+      if (f.status === 429) faults.count("throttled");
+      if (f.status === 401) faults.count("unauthorized");
+      const defaults = STATUS_FAULTS[f.status];
       const headers: Record<string, string> =
-        fault.status === 429 ? { "retry-after": String(fault.retryAfterSeconds ?? 1) } : {};
-      return send(
-        res,
-        fault.status,
-        errorBody(fault.errorCode ?? defaults.code, fault.errorMsg ?? defaults.msg),
-        headers,
-      );
-    }
+        f.status === 429 ? { "retry-after": String(f.retryAfterSeconds ?? 1) } : {};
+      send(res, f.status, errorBody(f.errorCode ?? defaults.code, f.errorMsg ?? defaults.msg), headers);
+    };
+    if (fault?.kind === "latency" && !fault.after) await sleep(fault.ms);
+    if (fault?.kind === "status" && !fault.after) return sendStatus(fault);
     if (fault?.kind === "dcs-4957") {
       return send(
         res,
@@ -272,6 +272,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       body,
       jobFault,
     });
+    // Faults that hit after the operation took effect: the caller cannot tell from the answer that it did.
+    if (fault?.kind === "reset" && fault.when === "after-operation") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "status" && fault.after) return sendStatus(fault);
+    if (fault?.kind === "latency" && fault.after) await sleep(fault.ms);
     if (result.body === undefined) return send(res, result.status);
     const text = JSON.stringify(result.body);
     const corrupted =

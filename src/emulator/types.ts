@@ -65,13 +65,24 @@ export interface FaultRule {
   fault:
     | {
         kind: "status";
-        status: 429 | 500 | 502 | 503 | 504;
+        status: 400 | 401 | 403 | 429 | 500 | 502 | 503 | 504;
         retryAfterSeconds?: number;
         errorCode?: string;
         errorMsg?: string;
+        /** Do the operation first, then answer this status instead of its result (a kill that took effect). */
+        after?: boolean;
       }
-    | { kind: "latency"; ms: number }
-    | { kind: "reset"; when: "before-body" | "after-body" }
+    | {
+        kind: "latency";
+        ms: number;
+        /** Do the operation first, then wait before answering (a client that times out after the effect). */
+        after?: boolean;
+      }
+    /**
+     * `before-body`: before reading the request; `after-body`: after reading it, before doing anything;
+     * `after-operation`: after doing the operation, instead of answering.
+     */
+    | { kind: "reset"; when: "before-body" | "after-body" | "after-operation" }
     | { kind: "malformed-json" }
     | { kind: "truncated-json" }
     | { kind: "job-fails"; reason?: string }

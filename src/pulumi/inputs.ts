@@ -4,6 +4,8 @@
  */
 import type { PurgeInput } from "../core/purge";
 import {
+  diffResourceInputs,
+  REPLACE_ON_INPUTS,
   RESOURCE_INPUT_KEYS,
   ResourceInputsSchema,
   resourceInputIssues,
@@ -39,7 +41,7 @@ export type SessionScanInputs = Omit<ScanInput, "concurrency" | "rescan"> & Pulu
 export type SessionPurgeInputs = Omit<PurgeInput, "concurrency"> & PulumiInputs;
 
 /** Inputs that name another target: a change replaces the resource rather than updating it. */
-export const REPLACE_ON = ["instanceId", "engine"] as const;
+export const REPLACE_ON = REPLACE_ON_INPUTS;
 
 export interface CheckFailure {
   property: string;
@@ -79,38 +81,26 @@ export function checkInputs(kind: ResourceKind, news: Record<string, unknown>): 
   return failures;
 }
 
-/** A canonical text of a value: object keys sorted, absent and undefined alike. */
-function canonical(value: unknown): string {
-  if (value === undefined || value === null) return "null";
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export interface InputDiff {
   changes: boolean;
-  /** The inputs that changed. */
+  /** The inputs that changed (normalized: an explicit default equals an absent input). */
   changed: string[];
   replaces: string[];
+  /** The changes that re-run the operation; when empty, an update records the new inputs without a remote call. */
+  reruns: string[];
   deleteBeforeReplace: boolean;
 }
 
 /**
- * What changed between the state (`olds`, which echo the inputs) and the new inputs. `__provider` is not
- * an input: a new version of this package must not re-run anything. `alwaysRun: true` is always a change.
+ * What changed between the state (`olds`, which echo the inputs) and the new inputs, by the core's rule
+ * (`diffResourceInputs`). `__provider` is not an input: a new version of this package must not re-run
+ * anything. `alwaysRun: true` is always a change.
  */
 export function diffInputs(
   kind: ResourceKind,
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): InputDiff {
-  const changed = INPUT_KEYS[kind].filter((key) => canonical(olds[key]) !== canonical(news[key]));
-  if (news.alwaysRun === true && !changed.includes("alwaysRun")) changed.push("alwaysRun");
-  const replaces = REPLACE_ON.filter((key) => changed.includes(key));
-  return { changes: changed.length > 0, changed, replaces, deleteBeforeReplace: replaces.length > 0 };
+  const { changed, replaces, reruns } = diffResourceInputs(kind, olds, news);
+  return { changes: changed.length > 0, changed, replaces, reruns, deleteBeforeReplace: replaces.length > 0 };
 }

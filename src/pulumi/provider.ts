@@ -94,6 +94,12 @@ function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/** A warning in the engine's output (the host without an engine connection prints it on stderr). */
+function pulumiWarning(message: string): void {
+  const { log } = require("@pulumi/pulumi") as typeof pulumi;
+  void log.warn(message);
+}
+
 /** Operations the provider runs; tests pass their own. */
 export interface SessionOperations {
   scanSessions(options: ScanOptions): Promise<SessionSnapshot>;
@@ -108,6 +114,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     private readonly operations: SessionOperations = { scanSessions, purgeSessions },
     /** Read at call time: the host's environment when it runs the operation, never a captured copy. */
     private readonly env: () => Record<string, string | undefined> = () => process.env,
+    private readonly warn: (message: string) => void = pulumiWarning,
   ) {}
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -135,12 +142,19 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     return { id: `${prefix}-${randomUUID()}`, outs: await this.run(inputs) };
   }
 
+  /**
+   * Re-runs the operation only for a change that calls for it (`diffInputs(...).reruns`); any other change
+   * (a purge's guards, timeouts, where to connect) is recorded with the previous results, without a remote call.
+   */
   async update(
     _id: string,
-    _olds: Record<string, unknown>,
+    olds: Record<string, unknown>,
     news: Record<string, unknown>,
   ): Promise<pulumi.dynamic.UpdateResult> {
-    return { outs: await this.run(news) };
+    if (diffInputs(this.kind, olds, news).reruns.length > 0) return { outs: await this.run(news) };
+    const names: ReadonlyArray<string> = this.kind === "SessionScan" ? SCAN_OUTPUT_NAMES : PURGE_OUTPUT_NAMES;
+    const results = Object.fromEntries(names.filter((n) => olds[n] !== undefined).map((n) => [n, olds[n]]));
+    return { outs: plain({ ...pickInputs(this.kind, news), ...results }) };
   }
 
   /** A refresh: a scan re-lists the cached lists without a new scan; a purge is history and stays as it is. */
@@ -181,7 +195,17 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
         clientOptions: clientOptionsFor(p, this.config, this.env()),
       }),
     );
-    return plain({ ...inputs, ...purgeOutputs(report) });
+    const outputs = purgeOutputs(report);
+    if (report.status === "purged-unverified") {
+      // The kill may have happened: record it (never throw it away, or the next `up` would kill again).
+      const detail = redact(report.verificationError ?? "the kill could not be verified", this.secrets());
+      outputs.verificationError = detail;
+      this.warn(
+        `SessionPurge of ${p.instanceId}: purged-unverified: ${detail}. The purge is recorded in the state and ` +
+          "will not run again by itself; check the instance, then use triggers to purge again if needed",
+      );
+    }
+    return plain({ ...inputs, ...outputs });
   }
 
   private scanOptions(s: SessionScanInputs): ScanOptions {
@@ -197,6 +221,10 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     };
   }
 
+  private secrets(): Array<string | undefined> {
+    return [this.config.secretKey, this.config.securityToken, ...secretsInEnv(this.env())];
+  }
+
   /**
    * Runs an operation and lets its error out with every secret we know of replaced: the host prints the
    * message and the engine shows and logs it.
@@ -205,8 +233,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     try {
       return await operation();
     } catch (error) {
-      const secrets = [this.config.secretKey, this.config.securityToken, ...secretsInEnv(this.env())];
-      const message = redact(error instanceof Error ? error.message : String(error), secrets);
+      const message = redact(error instanceof Error ? error.message : String(error), this.secrets());
       const safe = new Error(message);
       safe.name = error instanceof Error ? error.name : "Error";
       throw safe;

@@ -152,8 +152,13 @@ export class SessionPurge extends SessionResource {
   declare readonly outsideWindow: pulumi.Output<"fail" | "skip" | undefined>;
   declare readonly verify: pulumi.Output<boolean | undefined>;
 
-  /** `purged`, `dry-run`, `skipped-outside-window` or `skipped-below-minimum`. */
+  /**
+   * `purged`, `purged-unverified` (a kill was sent but its job or the after snapshot failed: see
+   * `verificationError`), `dry-run`, `skipped-outside-window` or `skipped-below-minimum`.
+   */
   declare readonly status: pulumi.Output<PurgeStatus>;
+  /** With `purged-unverified`: why the kill could not be confirmed. */
+  declare readonly verificationError: pulumi.Output<string | undefined>;
   /** Sessions counted before the kill; null when skipped outside the window. */
   declare readonly sessionsBefore: pulumi.Output<number | null>;
   /** Sessions counted after the kill; null without `verify`, on a dry run or a skip. */

@@ -1,195 +1,230 @@
 /**
- * What the constructs synthesize (cdktf's Testing helpers and the parsed JSON), how they validate their
- * props, and that no secret, no absolute path and no user value in a shell string reaches the JSON.
+ * What the constructs synthesize, with cdktf and with CDK Terrain (cdktn): the provider's own data source
+ * and resource with typed attributes, the provider requirement, how props are validated, and that no
+ * secret, no absolute path and nothing of the old `data "external"` / `local-exec` reaches the JSON.
  */
 import { homedir } from "node:os";
-import { TerraformOutput, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import * as cdktf from "cdktf";
+import * as cdktn from "cdktn";
 import { ValidationError } from "../../src/api/errors";
-import { ExternalProvider, SessionPurge, SessionScan } from "../../src/cdktf";
+import { DcsSessionsProvider, PROVIDER_VERSION, SessionPurge, SessionScan } from "../../src/cdktf";
 import type { SessionPurgeProps, SessionScanProps } from "../../src/cdktf";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed Terraform JSON, read by path
 type Json = Record<string, any>;
+type Library = typeof cdktf;
 
-function synth(fn: Parameters<typeof Testing.synthScope>[0]): { text: string; json: Json } {
-  const text = Testing.synthScope(fn);
+const LIBRARIES: Array<[string, Library]> = [
+  ["cdktf", cdktf],
+  ["cdktn", cdktn as unknown as Library],
+];
+
+function synth(lib: Library, fn: (stack: cdktf.TerraformStack) => void): { text: string; json: Json } {
+  const stack = new lib.TerraformStack(lib.Testing.app(), "test");
+  fn(stack);
+  const text = lib.Testing.synth(stack, true);
   return { text, json: JSON.parse(text) as Json };
 }
 
-function only(map: Json | undefined): Json {
-  const values = Object.values(map ?? {});
-  expect(values).toHaveLength(1);
-  return values[0] as Json;
+function only(map: Json | undefined): [string, Json] {
+  const entries = Object.entries(map ?? {});
+  expect(entries).toHaveLength(1);
+  return entries[0] as [string, Json];
 }
 
-const HOSTILE = [
-  '"; rm -rf /',
-  "$(touch /tmp/pwned)",
-  "it's",
-  'a"b',
-  "a\nb",
-  '${file("/etc/passwd")}',
-  "`id`",
-];
-
-describe("SessionScan", () => {
-  test('a data "external" source running the CLI through npx, with the props as strings in the query', () => {
-    const { text, json } = synth((scope) => {
-      const scan = new SessionScan(scope, "before", {
+describe.each(LIBRARIES)("with %s", (_name, lib) => {
+  test("SessionScan: a dcssessions_scan data source with typed attributes, and the provider it needs", () => {
+    const { json } = synth(lib, (stack) => {
+      const scan = new SessionScan(stack, "before", {
         instanceId: "inst-1",
         nodeIds: ["n1", "n2"],
         topN: 5,
         cleanCache: false,
-        region: "eu-west-101",
+        addr: "10.0.0.1",
+        waitTimeoutSeconds: 60,
       });
-      new TerraformOutput(scope, "total", { value: scan.totalSessions });
-      new TerraformOutput(scope, "stale", { value: scan.idleBuckets[">=24h"] });
-      new TerraformOutput(scope, "ips", { value: scan.byClientIp });
+      new lib.TerraformOutput(stack, "total", { value: scan.totalSessions });
+      new lib.TerraformOutput(stack, "stale", { value: scan.idleBuckets[">=24h"] });
+      new lib.TerraformOutput(stack, "ips", { value: scan.byClientIp });
+      new lib.TerraformOutput(stack, "nodes", { value: scan.nodes });
+      new lib.TerraformOutput(stack, "first_node", { value: scan.nodeAt(0).sessions });
     });
-    expect(Testing.toHaveProvider(text, "external")).toBe(true);
-    expect(
-      Testing.toHaveDataSourceWithProperties(text, "external", {
-        program: ["npx", "--no-install", "dcs-sessions", "terraform-external", "scan"],
-        query: {
-          instance_id: "inst-1",
-          node_ids: "n1,n2",
-          top_n: "5",
-          clean_cache: "false",
-          region: "eu-west-101",
-        },
-      }),
-    ).toBe(true);
-    expect(json.terraform.required_providers.external).toEqual({
-      source: "hashicorp/external",
-      version: "~> 2.3",
+    expect(json.terraform.required_providers).toEqual({
+      dcssessions: { source: "dcs-sessions/dcssessions", version: PROVIDER_VERSION },
     });
-    const [name] = Object.keys(json.data.external);
-    expect(json.output.total.value).toBe(`\${data.external.${name}.result.total_sessions}`);
-    expect(json.output.stale.value).toBe(`\${data.external.${name}.result.idle_ge_24h}`);
-    expect(json.output.ips.value).toBe(`\${jsondecode(data.external.${name}.result.by_client_ip)}`);
-    for (const value of Object.values(only(json.data.external).query)) expect(typeof value).toBe("string");
+    // The constructs add an empty block: everything from the environment.
+    expect(json.provider).toEqual({ dcssessions: [{}] });
+    const [name, data] = only(json.data.dcssessions_scan);
+    expect(data).toEqual({
+      instance_id: "inst-1",
+      node_ids: ["n1", "n2"],
+      top_n: 5,
+      clean_cache: false,
+      addr: "10.0.0.1",
+      wait_timeout_seconds: 60,
+    });
+    const ref = `data.dcssessions_scan.${name}`;
+    expect(json.output.total.value).toBe(`\${${ref}.total_sessions}`);
+    expect(json.output.stale.value).toBe(`\${${ref}.idle_buckets[">=24h"]}`);
+    expect(json.output.ips.value).toBe(`\${${ref}.by_client_ip}`);
+    expect(json.output.nodes.value).toBe(`\${${ref}.nodes}`);
+    expect(json.output.first_node.value).toBe(`\${${ref}.nodes[0].sessions}`);
+    expect(JSON.stringify(json)).not.toMatch(/external|local-exec|terraform_data/);
   });
 
-  test("one provider block per stack, or the one the user passes", () => {
-    const { json } = synth((scope) => {
-      new SessionScan(scope, "a", { instanceId: "i1" });
-      new SessionScan(scope, "b", { instanceId: "i2" });
+  test("SessionPurge: a dcssessions_purge resource with its blocks, triggers kept as written, and its outputs", () => {
+    const { json } = synth(lib, (stack) => {
+      const scan = new SessionScan(stack, "before", { instanceId: "inst-1" });
+      const purge = new SessionPurge(stack, "purge", {
+        instanceId: "inst-1",
+        engine: "geminidb",
+        allNodes: true,
+        dryRun: false,
+        maxSessions: 5000,
+        minSessions: 1,
+        maintenanceWindow: { days: ["sat", "sun"], start: "02:00", end: "04:00", timeZone: "Europe/Paris" },
+        outsideWindow: "skip",
+        verify: true,
+        waitTimeoutSeconds: 120,
+        match: { idleOverSeconds: 3600, clients: ["10.0.0.0/8"], dbs: [0, 2], cmds: ["get"] },
+        triggers: { releaseId: "42", "deploy-key": "a b" },
+        dependsOn: [scan],
+      });
+      new lib.TerraformOutput(stack, "after", { value: purge.sessionsAfter });
+      new lib.TerraformOutput(stack, "status", { value: purge.status });
+      new lib.TerraformOutput(stack, "jobs", { value: purge.jobIds });
+      new lib.TerraformOutput(stack, "node_before", { value: purge.nodeAt(1).before });
     });
-    expect(json.provider.external).toHaveLength(1);
-    expect(Object.keys(json.data.external)).toHaveLength(2);
-
-    const custom = synth((scope) => {
-      const provider = new ExternalProvider(scope, "mine");
-      provider.alias = "ops";
-      new SessionScan(scope, "a", { instanceId: "i1", provider });
+    const [scanName] = only(json.data.dcssessions_scan);
+    const [name, resource] = only(json.resource.dcssessions_purge);
+    expect(resource).toEqual({
+      instance_id: "inst-1",
+      engine: "geminidb",
+      all_nodes: true,
+      dry_run: false,
+      max_sessions: 5000,
+      min_sessions: 1,
+      outside_window: "skip",
+      verify: true,
+      wait_timeout_seconds: 120,
+      maintenance_window: { days: ["sat", "sun"], start: "02:00", end: "04:00", time_zone: "Europe/Paris" },
+      match: { idle_over_seconds: 3600, clients: ["10.0.0.0/8"], dbs: [0, 2], cmds: ["get"] },
+      triggers: { releaseId: "42", "deploy-key": "a b" },
+      depends_on: [`data.dcssessions_scan.${scanName}`],
     });
-    expect(only(custom.json.data.external).provider).toBe("external.ops");
-    expect(custom.json.provider.external).toHaveLength(1);
+    const ref = `dcssessions_purge.${name}`;
+    expect(json.output.after.value).toBe(`\${${ref}.sessions_after}`);
+    expect(json.output.status.value).toBe(`\${${ref}.status}`);
+    expect(json.output.jobs.value).toBe(`\${${ref}.job_ids}`);
+    expect(json.output.node_before.value).toBe(`\${${ref}.nodes[1].before}`);
+    expect(json.provider.dcssessions).toHaveLength(1);
   });
 
-  test("the command prop replaces the CLI's argv", () => {
-    const { json } = synth(
-      (scope) => new SessionScan(scope, "s", { instanceId: "i", command: ["node", "bin/dcs-sessions.js"] }),
-    );
-    expect(only(json.data.external).program).toEqual([
-      "node",
-      "bin/dcs-sessions.js",
-      "terraform-external",
-      "scan",
+  test("alwaysRun adds a timestamp() trigger; node ids without allNodes", () => {
+    const { json } = synth(lib, (stack) => {
+      new SessionPurge(stack, "p", {
+        instanceId: "i",
+        nodeIds: ["n1"],
+        alwaysRun: true,
+        triggers: { r: "1" },
+      });
+    });
+    const [, resource] = only(json.resource.dcssessions_purge);
+    expect(resource).toEqual({
+      instance_id: "i",
+      node_ids: ["n1"],
+      triggers: { r: "1", always_run: "${timestamp()}" },
+    });
+  });
+
+  test("DcsSessionsProvider: the connection in the provider block; one unaliased block, a default that gives way", () => {
+    const { json } = synth(lib, (stack) => {
+      // The scan comes first and adds the default block; the user's own replaces it.
+      new SessionScan(stack, "a", { instanceId: "i1" });
+      new DcsSessionsProvider(stack, "main", {
+        region: "eu-west-101",
+        projectId: "p1",
+        endpoint: "https://dcs.example.com",
+        geminidbEndpoint: "https://gaussdb.example.com",
+      });
+      const other = new DcsSessionsProvider(stack, "other", { region: "ap-southeast-1", alias: "asia" });
+      new SessionScan(stack, "b", { instanceId: "i2", provider: other });
+    });
+    expect(json.provider.dcssessions).toEqual([
+      {
+        region: "eu-west-101",
+        project_id: "p1",
+        endpoint: "https://dcs.example.com",
+        geminidb_endpoint: "https://gaussdb.example.com",
+      },
+      { region: "ap-southeast-1", alias: "asia" },
     ]);
+    const scans = Object.values(json.data.dcssessions_scan as Record<string, Json>);
+    expect(scans.map((s) => s.provider)).toEqual([undefined, "dcssessions.asia"]);
   });
 
-  test("token props are left to Terraform and checked by the CLI at plan time", () => {
-    const { json } = synth((scope) => {
-      const id = new TerraformVariable(scope, "instance_id", { type: "string" });
-      const nodes = new TerraformVariable(scope, "node_ids", { type: "list(string)" });
-      const top = new TerraformVariable(scope, "top", { type: "number" });
-      new SessionScan(scope, "s", {
+  test("token props are left to Terraform (and to the provider's validation at plan time)", () => {
+    const { json } = synth(lib, (stack) => {
+      const id = new lib.TerraformVariable(stack, "instance_id", { type: "string" });
+      const nodes = new lib.TerraformVariable(stack, "node_ids", { type: "list(string)" });
+      const top = new lib.TerraformVariable(stack, "top", { type: "number" });
+      const release = new lib.TerraformVariable(stack, "release", { type: "string" });
+      new SessionScan(stack, "s", {
         instanceId: id.stringValue,
         nodeIds: nodes.listValue,
         topN: top.numberValue,
       });
+      new SessionPurge(stack, "p", {
+        instanceId: id.stringValue,
+        nodeIds: nodes.listValue,
+        maxSessions: top.numberValue,
+        triggers: { release: release.stringValue },
+      });
     });
-    expect(only(json.data.external).query).toEqual({
+    expect(only(json.data.dcssessions_scan)[1]).toEqual({
       instance_id: "${var.instance_id}",
-      node_ids: '${join(",", var.node_ids)}',
+      node_ids: "${var.node_ids}",
       top_n: "${var.top}",
     });
-  });
-});
-
-describe("SessionPurge", () => {
-  const props: SessionPurgeProps = {
-    instanceId: "inst-1",
-    allNodes: true,
-    maxSessions: 5000,
-    maintenanceWindow: { days: ["sat", "sun"], start: "02:00", end: "04:00", timeZone: "Europe/Paris" },
-    outsideWindow: "skip",
-    triggers: ["release-42"],
-  };
-
-  test("terraform_data with triggers_replace, a local-exec with argv and environment, and an after scan depending on it", () => {
-    const { text, json } = synth((scope) => {
-      const purge = new SessionPurge(scope, "purge", props);
-      new TerraformOutput(scope, "after", { value: purge.sessionsAfter });
+    expect(only(json.resource.dcssessions_purge)[1]).toMatchObject({
+      instance_id: "${var.instance_id}",
+      max_sessions: "${var.top}",
+      triggers: { release: "${var.release}" },
     });
-    const environment = {
-      DCS_SESSIONS_INSTANCE_ID: "inst-1",
-      DCS_SESSIONS_ALL_NODES: "true",
-      DCS_SESSIONS_MAX_SESSIONS: "5000",
-      DCS_SESSIONS_WINDOW: "sat,sun 02:00-04:00 Europe/Paris",
-      DCS_SESSIONS_OUTSIDE_WINDOW: "skip",
-    };
-    expect(
-      Testing.toHaveResourceWithProperties(text, "terraform_data", {
-        triggers_replace: { ...environment, triggers: ["release-42"] },
-      }),
-    ).toBe(true);
-    const [resourceName] = Object.keys(json.resource.terraform_data);
-    const resource = json.resource.terraform_data[resourceName!] as Json;
-    expect(resource.provisioner).toEqual([
-      {
-        "local-exec": { interpreter: ["npx", "--no-install", "dcs-sessions"], command: "purge", environment },
-      },
-    ]);
-    const after = only(json.data.external);
-    expect(after.depends_on).toEqual([`terraform_data.${resourceName}`]);
-    expect(after.query).toMatchObject({ instance_id: "inst-1", clean_cache: "true" });
-    expect(json.output.after.value).toMatch(/^\$\{data\.external\.[^.]+\.result\.total_sessions\}$/);
   });
 
-  test("alwaysRun puts the clock in triggers_replace; verify: false has no after scan", () => {
-    const { json } = synth(
-      (scope) =>
-        new SessionPurge(scope, "p", { instanceId: "i", nodeIds: ["n1"], alwaysRun: true, verify: false }),
-    );
-    const resource = only(json.resource.terraform_data);
-    expect(resource.triggers_replace.always).toBe("${timestamp()}");
-    expect(resource.provisioner[0]["local-exec"].environment).toMatchObject({
-      DCS_SESSIONS_NODE_IDS: "n1",
-      DCS_SESSIONS_VERIFY: "false",
-    });
-    expect(json.data).toBeUndefined();
+  test("the elements are the library's own classes (the App's token registry resolves them)", () => {
+    const stack = new lib.TerraformStack(lib.Testing.app(), "s");
+    const scan = new SessionScan(stack, "s", { instanceId: "i" });
+    const purge = new SessionPurge(stack, "p", { instanceId: "i", allNodes: true });
+    expect(scan.dataSource).toBeInstanceOf(lib.TerraformDataSource);
+    expect(purge.resource).toBeInstanceOf(lib.TerraformResource);
+    const other = (lib === cdktf ? cdktn : cdktf) as unknown as Library;
+    expect(scan.dataSource).not.toBeInstanceOf(other.TerraformDataSource);
   });
 
-  test("the connection props travel as the HW_* variables of DESIGN §3, never in a command string", () => {
-    const { json } = synth(
-      (scope) =>
-        new SessionPurge(scope, "p", {
-          instanceId: "i",
-          allNodes: true,
-          region: "eu-west-101",
-          projectId: "p1",
-          endpoint: "https://dcs.example.com",
-        }),
-    );
-    const exec = only(json.resource.terraform_data).provisioner[0]["local-exec"];
-    expect(exec.command).toBe("purge");
-    expect(exec.environment).toMatchObject({
-      HW_REGION_NAME: "eu-west-101",
-      HW_PROJECT_ID: "p1",
-      HW_DCS_ENDPOINT: "https://dcs.example.com",
+  test("HCL output (hclOutput: true) keeps every attribute and block", () => {
+    const stack = new lib.TerraformStack(lib.Testing.app(), "hcl");
+    new DcsSessionsProvider(stack, "p", { region: "eu-west-101" });
+    new SessionScan(stack, "s", { instanceId: "inst-1", nodeIds: ["n1"], topN: 3, cleanCache: true });
+    new SessionPurge(stack, "x", {
+      instanceId: "inst-1",
+      allNodes: true,
+      maintenanceWindow: { start: "02:00", end: "04:00" },
+      match: { users: ["app"], dbs: [1] },
+      triggers: { releaseId: "7" },
     });
+    const hcl = String(lib.Testing.synthHcl(stack, true));
+    expect(hcl).toMatch(/provider "dcssessions" \{\s+region = "eu-west-101"/);
+    expect(hcl).toMatch(/data "dcssessions_scan" "\w+" \{/);
+    expect(hcl).toContain('instance_id = "inst-1"');
+    expect(hcl).toContain("top_n = 3");
+    expect(hcl).toContain("clean_cache = true");
+    expect(hcl).toMatch(/node_ids = \[\s*"n1"\s*\]/);
+    expect(hcl).toMatch(/resource "dcssessions_purge" "\w+" \{/);
+    expect(hcl).toMatch(/maintenance_window \{\s+start = "02:00"\s+end = "04:00"\s+\}/);
+    expect(hcl).toMatch(/match \{\s+users = \[\s*"app"\s*\]\s+dbs = \[\s*1\s*\]\s+\}/);
+    expect(hcl).toMatch(/triggers = \{\s+releaseId = "7"\s+\}/);
   });
 });
 
@@ -200,37 +235,42 @@ describe("what the synthesized JSON never holds", () => {
     process.env.HW_SECRET_KEY = secret;
     process.env.HW_ACCESS_KEY = "AKIDEXAMPLE0001";
     try {
-      const { text } = synth((scope) => {
-        new SessionScan(scope, "s", { instanceId: "i" });
-        new SessionPurge(scope, "p", { instanceId: "i", allNodes: true });
+      const { text } = synth(cdktf, (stack) => {
+        new DcsSessionsProvider(stack, "p", { region: "eu-west-101" });
+        new SessionScan(stack, "s", { instanceId: "i" });
+        new SessionPurge(stack, "x", { instanceId: "i", allNodes: true });
       });
       expect(text).not.toContain(secret);
       expect(text).not.toContain("AKIDEXAMPLE0001");
       expect(text).not.toContain(process.cwd());
       expect(text).not.toContain(homedir());
       expect(text).not.toContain(process.execPath);
-      expect(text).not.toMatch(/"\/(usr|home|tmp|work|opt)\//);
+      expect(text).not.toMatch(/"\/(usr|home|tmp|work|opt|root)\//);
     } finally {
-      process.env.HW_SECRET_KEY = saved.sk;
-      process.env.HW_ACCESS_KEY = saved.ak;
-      if (saved.sk === undefined) delete process.env.HW_SECRET_KEY;
-      if (saved.ak === undefined) delete process.env.HW_ACCESS_KEY;
+      for (const [name, value] of [
+        ["HW_SECRET_KEY", saved.sk],
+        ["HW_ACCESS_KEY", saved.ak],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
   });
 });
 
 describe("validation in the constructor names the prop", () => {
-  function fieldOf(fn: () => void): string | undefined {
+  function errorOf(fn: () => void): ValidationError | undefined {
     try {
       fn();
     } catch (error) {
       expect(error).toBeInstanceOf(ValidationError);
-      return (error as ValidationError).field;
+      return error as ValidationError;
     }
     return undefined;
   }
+  const stack = (): cdktf.TerraformStack => new cdktf.TerraformStack(cdktf.Testing.app(), "s");
 
-  const scanCases: Array<[Partial<SessionScanProps>, string]> = [
+  const scanCases: Array<[Partial<SessionScanProps> & Record<string, unknown>, string]> = [
     [{ instanceId: "" }, "instanceId"],
     [{ engine: "mysql" as never }, "engine"],
     [{ nodeIds: [] }, "nodeIds"],
@@ -238,22 +278,18 @@ describe("validation in the constructor names the prop", () => {
     [{ topN: 101 }, "topN"],
     [{ topN: 1.5 }, "topN"],
     [{ cleanCache: "yes" as never }, "cleanCache"],
-    [{ waitTimeoutSeconds: 0 }, "waitTimeoutSeconds"],
-    [{ region: "Europe West" }, "region"],
-    [{ endpoint: "ftp://x" }, "endpoint"],
-    // The client's own rule (the Pulumi check uses it too): plain http only on loopback.
-    [{ endpoint: "http://dcs.example.com" }, "endpoint"],
-    [{ region: "eu_west_101" }, "region"],
     [{ addr: "${path.module}" }, "addr"],
-    [{ command: [] }, "command"],
-    [{ command: ["npx", ""] }, "command"],
+    [{ region: "eu-west-101" }, "region"],
+    [{ endpoint: "https://dcs.example.com" }, "endpoint"],
+    [{ triggers: { a: "b" } }, "triggers"],
+    [{ waitTimeoutSeconds: 0 }, "waitTimeoutSeconds"],
+    [{ colour: "red" }, "colour"],
   ];
   test.each(scanCases)("SessionScan %j → %s", (bad, field) => {
-    const stack = new TerraformStack(Testing.app(), "s");
-    expect(fieldOf(() => new SessionScan(stack, "s", { instanceId: "i", ...bad }))).toBe(field);
+    expect(errorOf(() => new SessionScan(stack(), "s", { instanceId: "i", ...bad }))?.field).toBe(field);
   });
 
-  const purgeCases: Array<[Partial<SessionPurgeProps>, string]> = [
+  const purgeCases: Array<[Partial<SessionPurgeProps> & Record<string, unknown>, string]> = [
     [{ allNodes: undefined }, "nodeIds"],
     [{ nodeIds: ["n1"] }, "nodeIds"],
     [{ maxSessions: -1 }, "maxSessions"],
@@ -265,26 +301,58 @@ describe("validation in the constructor names the prop", () => {
     ],
     [{ outsideWindow: "later" as never }, "outsideWindow"],
     [{ dryRun: 1 as never }, "dryRun"],
-    [{ triggers: "x" as never }, "triggers"],
+    [{ waitTimeoutSeconds: 0 }, "waitTimeoutSeconds"],
+    [{ triggers: ["x"] as never }, "triggers"],
+    [{ triggers: { n: 1 as never } }, "triggers.n"],
+    [{ triggers: { n: "${timestamp()}" } }, "triggers.n"],
+    [{ alwaysRun: "yes" as never }, "alwaysRun"],
+    [{ match: { users: ["a%{x}"] } }, "match.users[0]"],
+    [{ projectId: "p1" }, "projectId"],
   ];
   test.each(purgeCases)("SessionPurge %j → %s", (bad, field) => {
-    const stack = new TerraformStack(Testing.app(), "s");
-    expect(fieldOf(() => new SessionPurge(stack, "p", { instanceId: "i", allNodes: true, ...bad }))).toBe(
-      field,
-    );
+    expect(
+      errorOf(() => new SessionPurge(stack(), "p", { instanceId: "i", allNodes: true, ...bad }))?.field,
+    ).toBe(field);
   });
 
-  test.each(HOSTILE)("the hostile value %j is rejected as instance id and as node id", (value) => {
-    const stack = new TerraformStack(Testing.app(), "s");
-    expect(fieldOf(() => new SessionScan(stack, "a", { instanceId: value }))).toBe("instanceId");
-    expect(fieldOf(() => new SessionScan(stack, "b", { instanceId: "i", nodeIds: [value] }))).toBe(
-      "nodeIds[0]",
-    );
-    expect(fieldOf(() => new SessionPurge(stack, "c", { instanceId: value, allNodes: true }))).toBe(
-      "instanceId",
-    );
-    expect(fieldOf(() => new SessionPurge(stack, "d", { instanceId: "i", nodeIds: [value] }))).toBe(
-      "nodeIds[0]",
-    );
+  const providerCases: Array<[Record<string, unknown>, string]> = [
+    [{ region: "Europe West" }, "region"],
+    [{ region: "eu_west_101" }, "region"],
+    [{ endpoint: "ftp://x" }, "endpoint"],
+    // The client's own rule: plain http only on loopback.
+    [{ geminidbEndpoint: "http://gaussdb.example.com" }, "geminidbEndpoint"],
+    [{ endpoint: "https://x/${path.module}" }, "endpoint"],
+    [{ projectId: "p 1" }, "projectId"],
+    [{ alias: "1st" }, "alias"],
+    [{ zone: "a" }, "zone"],
+  ];
+  test.each(providerCases)("DcsSessionsProvider %j → %s", (bad, field) => {
+    expect(errorOf(() => new DcsSessionsProvider(stack(), "p", bad))?.field).toBe(field);
   });
+
+  test.each(["accessKey", "secretKey", "securityToken", "authToken"])(
+    "%s is refused without echoing the value, on every construct",
+    (key) => {
+      const value = "NeverPrintThisValue42";
+      for (const make of [
+        (s: cdktf.TerraformStack) => new DcsSessionsProvider(s, "p", { [key]: value } as never),
+        (s: cdktf.TerraformStack) => new SessionScan(s, "s", { instanceId: "i", [key]: value } as never),
+      ]) {
+        const error = errorOf(() => make(stack()));
+        expect(error?.field).toBe(key);
+        expect(error?.message).toMatch(/environment/);
+        expect(error?.message).not.toContain(value);
+      }
+    },
+  );
+
+  test.each(['"; rm -rf /', "$(touch /tmp/pwned)", "a\nb", '${file("/etc/passwd")}', "`id`"])(
+    "the hostile value %j is rejected as instance id and as node id",
+    (value) => {
+      expect(errorOf(() => new SessionScan(stack(), "a", { instanceId: value }))?.field).toBe("instanceId");
+      expect(
+        errorOf(() => new SessionPurge(stack(), "d", { instanceId: "i", nodeIds: [value] }))?.field,
+      ).toBe("nodeIds[0]");
+    },
+  );
 });

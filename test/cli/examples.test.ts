@@ -1,30 +1,67 @@
 /**
- * The CLI command lines of the GitOps examples are valid: each runs (as a dry run) against the emulator
- * and prints one JSON document, so a flag renamed in the CLI cannot silently break the pipelines.
+ * The CLI command lines of the GitOps examples are valid: each runs (as a dry run) against the emulator, in
+ * a temporary folder standing for the pipeline's workspace, and writes what the pipeline then shows and keeps
+ * (the step summary, the Markdown for a merge-request comment, the HTML report, the JSON), so that a flag
+ * renamed in the CLI or a file the artifacts forget cannot silently break the pipelines.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
-import { resolve } from "node:path";
+import { load } from "js-yaml";
 import { runCli } from "../../src/cli/program";
 import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle } from "../../src/emulator";
 
-const EXAMPLES = ["github-actions-cli.yml", "gitlab-ci-cli.yml"];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed pipeline file, read by path
+type Yaml = any;
 
-/** The `dcs-sessions …` words of the example, up to the redirection, with variables substituted. */
-function commandOf(file: string, vars: Record<string, string>): string[] {
-  const text = readFileSync(resolve(__dirname, "../../examples/gitops", file), "utf8");
-  const match = /dcs-sessions (purge[\s\S]*?)> purge-report\.json/.exec(text);
-  if (!match) throw new Error(`no dcs-sessions purge command in ${file}`);
+function pipeline(file: string): Yaml {
+  return load(readFileSync(resolve(__dirname, "../../examples/gitops", file), "utf8"));
+}
+
+interface Example {
+  file: string;
+  /** The shell text of the purge command. */
+  script: string;
+  /** The files the pipeline keeps. */
+  artifacts: string[];
+}
+
+function githubExample(): Example {
+  const doc = pipeline("github-actions-cli.yml");
+  const steps = doc.jobs.purge.steps as Yaml[];
+  const upload = steps.find((s) => String(s.uses).startsWith("actions/upload-artifact"));
+  return {
+    file: "github-actions-cli.yml",
+    script: steps.find((s) => s.name === "purge (guarded)").run,
+    artifacts: String(upload.with.path).trim().split(/\s+/),
+  };
+}
+
+function gitlabExample(): Example {
+  const job = pipeline("gitlab-ci-cli.yml")["redis-sessions-purge"];
+  return {
+    file: "gitlab-ci-cli.yml",
+    script: (job.script as string[]).find((line) => line.includes("dcs-sessions purge"))!,
+    artifacts: job.artifacts.paths,
+  };
+}
+
+/** The `dcs-sessions …` words and the file stdout goes to, with the variables substituted. */
+function commandOf(script: string, vars: Record<string, string>): { args: string[]; stdoutFile: string } {
+  const match = /dcs-sessions (purge[\s\S]*?)> (\S+)/.exec(script);
+  if (!match) throw new Error(`no dcs-sessions purge command with a redirection in: ${script}`);
   const line = match[1]!
     .replace(/\\\n/g, " ")
     .replace(/\$(\w+)|"\$(\w+)"/g, (_m, a?: string, b?: string) => vars[(a ?? b)!] ?? "");
   // Words, with "double quoted" ones kept whole (the examples use no other quoting).
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  return { args: [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!), stdoutFile: match[2]! };
 }
 
 describe("GitOps examples", () => {
   let emulator: EmulatorHandle;
+  let workspace: string;
 
   beforeAll(async () => {
     emulator = await startEmulator({ synthetic: { nodes: 2, sessionsPerNode: 20 }, jobMs: 10 });
@@ -34,41 +71,78 @@ describe("GitOps examples", () => {
     await emulator?.close();
   });
 
-  test.each(EXAMPLES)(
-    "%s: the purge command line runs as a dry run and prints one JSON document",
-    async (file) => {
-      const args = commandOf(file, {
-        INSTANCE_ID: emulator.instanceId,
-        DCS_INSTANCE_ID: emulator.instanceId,
-        DRY_RUN: "--dry-run",
-      });
-      expect(args).toEqual(
-        expect.arrayContaining([
-          "--all-nodes",
-          "--dry-run",
-          "--max-sessions",
-          "--window",
-          "--outside-window",
-          "--output",
-          "json",
-        ]),
-      );
-      let out = "";
-      let err = "";
-      const stdin = new PassThrough();
-      stdin.end();
-      const code = await runCli(["node", "dcs-sessions", ...args, "--quiet"], {
-        stdout: { write: (s: string) => (out += s), isTTY: false },
-        stderr: { write: (s: string) => (err += s), isTTY: false },
-        stdin,
-        env: emulator.env,
-        now: () => new Date(),
-      });
-      expect({ code, err }).toEqual({ code: 0, err: "" });
-      const report = JSON.parse(out) as { status: string };
-      // Inside the window a dry run, outside it a skip: both exit 0, neither kills.
-      expect(["dry-run", "skipped-outside-window"]).toContain(report.status);
-      expect((await emulator.control.counters()).killAllClients ?? 0).toBe(0);
-    },
-  );
+  beforeEach(() => {
+    workspace = mkdtempSync(join(tmpdir(), "dcs-sessions-gitops-"));
+  });
+
+  afterEach(() => {
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  /** Runs the example's command with relative paths in the workspace; stdout is written where it redirects. */
+  async function runExample(example: Example, env: Record<string, string> = {}): Promise<string[]> {
+    const { args, stdoutFile } = commandOf(example.script, {
+      INSTANCE_ID: emulator.instanceId,
+      DCS_INSTANCE_ID: emulator.instanceId,
+      DRY_RUN: "--dry-run",
+    });
+    expect(args).toEqual(
+      expect.arrayContaining(["--all-nodes", "--dry-run", "--max-sessions", "--window", "--outside-window"]),
+    );
+    const report = args.indexOf("--report");
+    if (report >= 0) args[report + 1] = join(workspace, args[report + 1]!);
+    let out = "";
+    let err = "";
+    const stdin = new PassThrough();
+    stdin.end();
+    const code = await runCli(["node", "dcs-sessions", ...args, "--quiet"], {
+      stdout: { write: (s: string) => (out += s), isTTY: false },
+      stderr: { write: (s: string) => (err += s), isTTY: false },
+      stdin,
+      env: { ...emulator.env, ...env },
+      now: () => new Date(),
+    });
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    writeFileSync(join(workspace, stdoutFile), out);
+    // Every file the pipeline keeps was written.
+    for (const file of example.artifacts)
+      expect({ file, written: existsSync(join(workspace, file)) }).toEqual({ file, written: true });
+    expect((await emulator.control.counters()).killAllClients ?? 0).toBe(0);
+    return args;
+  }
+
+  /** Inside the window a dry run, outside it a skip: both exit 0, neither kills. */
+  const STATUS = /^(dry-run|skipped-outside-window)$/;
+
+  test("github-actions-cli.yml: JSON kept, the Markdown summary on the run's page, the HTML report kept", async () => {
+    const example = githubExample();
+    const summary = join(workspace, "step-summary.md");
+    const args = await runExample(example, { GITHUB_STEP_SUMMARY: summary });
+    expect(args).toEqual(expect.arrayContaining(["--output", "json", "--summary", "--report"]));
+    expect(example.artifacts).toEqual(["purge-report.json", "purge-report.html"]);
+    const report = JSON.parse(readFileSync(join(workspace, "purge-report.json"), "utf8")) as {
+      status: string;
+    };
+    expect(report.status).toMatch(STATUS);
+    expect(readFileSync(summary, "utf8")).toContain(`### dcs-sessions purge: ${report.status}\n`);
+    expect(readFileSync(join(workspace, "purge-report.html"), "utf8")).toContain(
+      `data-field="status">${report.status}</span>`,
+    );
+  });
+
+  test("gitlab-ci-cli.yml: the Markdown summary for the merge-request comment and the HTML report kept", async () => {
+    const example = gitlabExample();
+    const args = await runExample(example);
+    expect(args).toEqual(expect.arrayContaining(["--output", "markdown", "--report"]));
+    expect(example.artifacts).toEqual(["purge-summary.md", "purge-report.html"]);
+    const md = readFileSync(join(workspace, "purge-summary.md"), "utf8");
+    const status = /^### dcs-sessions purge: (\S+)\n/.exec(md)?.[1];
+    expect(status).toMatch(STATUS);
+    expect(readFileSync(join(workspace, "purge-report.html"), "utf8")).toContain(
+      `data-field="status">${status}</span>`,
+    );
+    // The comment posts the same file the purge wrote.
+    const job = pipeline("gitlab-ci-cli.yml")["redis-sessions-purge"];
+    expect((job.script as string[]).join("\n")).toContain('--data-urlencode "body@purge-summary.md"');
+  });
 });

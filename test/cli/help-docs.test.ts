@@ -1,5 +1,5 @@
 /**
- * Keeps the CLI reference at the end of README.md in step with the real `--help` of every command. Run with
+ * Keeps the CLI reference at the end of docs/cli.md in step with the real `--help` of every command. Run with
  * UPDATE_CLI_DOCS=1 to rewrite the generated part after a deliberate change.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 import { resolve } from "node:path";
 import { runCli } from "../../src/cli/program";
 
-const DOC = resolve(__dirname, "../../README.md");
+const DOC = resolve(__dirname, "../../docs/cli.md");
 const MARKER = "<!-- generated help below: do not edit by hand -->";
 const COMMANDS = [
   [],
@@ -42,12 +42,12 @@ function generated(helps: Array<[string[], string]>): string {
   return helps
     .map(
       ([command, help]) =>
-        `#### \`${["dcs-sessions", ...command].join(" ")} --help\`\n\n\`\`\`text\n${help}\n\`\`\`\n`,
+        `### \`${["dcs-sessions", ...command].join(" ")} --help\`\n\n\`\`\`text\n${help}\n\`\`\`\n`,
     )
     .join("\n");
 }
 
-test("README.md ends with the real --help of every command", async () => {
+test("docs/cli.md ends with the real --help of every command", async () => {
   const helps: Array<[string[], string]> = [];
   for (const command of COMMANDS) helps.push([command, await helpOf(command)]);
   const doc = readFileSync(DOC, "utf8");

@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Written to stdin, then stdin is closed. */
   input?: string;
   timeoutMs?: number;
+  /** The working directory (default the runner's). */
+  cwd?: string;
 }
 
 /** Spawns `file args…` and collects everything; kills it after `timeoutMs` (the result then says so). */
@@ -32,6 +34,7 @@ export function runProcess(file: string, args: string[], options: RunOptions = {
     const child = spawn(file, args, {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     let stdout = "";
     let stderr = "";

@@ -2,11 +2,18 @@
  * Ordering and validation of scan and purge, checked on an in-memory fake client: which calls happen, in
  * which order, and which never do. The behaviour against a real server is in scan-purge.test.ts.
  */
-import { ApiError, ConnectionError, GuardRefusedError, ValidationError } from "../../src/api/errors";
+import {
+  ApiError,
+  ConnectionError,
+  GuardRefusedError,
+  JobFailedError,
+  TimeoutError,
+  ValidationError,
+} from "../../src/api/errors";
 import { checkKnownIds, sessionNodesOf } from "../../src/core/nodes";
 import { purgeSessions } from "../../src/core/purge";
 import { forEachLimited, scanSessions } from "../../src/core/scan";
-import type { PurgeOptions, ScanOptions } from "../../src/core/types";
+import type { ProgressEvent, PurgeOptions, PurgeReport, ScanOptions } from "../../src/core/types";
 import { fakeClient, proxyNodes, sessions, type FakeClient } from "./fake-client";
 
 function withSessions(): FakeClient {
@@ -95,6 +102,21 @@ describe("node resolution", () => {
 });
 
 describe("scanSessions on the fake", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ["onProgress", { onProgress: 1 }, "onProgress"],
+    ["now", { now: () => 0 }, "now"],
+    ["signal", { signal: "stop" }, "signal"],
+    ["confirm (not an option of a scan)", { confirm: async () => true }, "confirm"],
+    ["a lone surrogate in addr", { addr: "10.0.0.1\uD800" }, "addr"],
+    ["a control character in addr", { addr: "10.0.0.1\n" }, "addr"],
+  ])("rejects a bad %s before any call", async (_what, over, field) => {
+    const client = withSessions();
+    const error = await rejection(scanSessions({ instanceId: "i", client, ...over } as ScanOptions));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+    expect(client.calls).toEqual([]);
+  });
+
   it("lists nodes, then scan → wait (with the list-time fallback) → list for each node", async () => {
     const client = withSessions();
     const snap = await scanSessions({ instanceId: "i", client, concurrency: 1 });
@@ -201,6 +223,38 @@ describe("purgeSessions on the fake", () => {
     expect((error as ValidationError).field).toBe(field);
     expect(error.message).toMatch(message);
     expect(client.calls).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ["a confirm that is not a function", { confirm: 1 }, "confirm", /must be a function/],
+    ["an onProgress that is not a function", { onProgress: "log" }, "onProgress", /must be a function/],
+    ["a now that is not a function", { now: 5 }, "now", /must be a function/],
+    ["a now that returns no Date", { now: () => "2026-01-01" }, "now", /must return a valid Date/],
+    ["a now that returns an invalid Date", { now: () => new Date("x") }, "now", /valid Date/],
+    ["a signal that is not an AbortSignal", { signal: { aborted: false } }, "signal", /AbortSignal/],
+    ["clientOptions that are not an object", { clientOptions: "eu" }, "clientOptions", /object/],
+  ])("rejects %s before any call, naming it", async (_what, over, field, message) => {
+    const client = withSessions();
+    const error = await rejection(purge(client, over as Partial<PurgeOptions>));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+    expect(error.message).toMatch(message);
+    expect(client.calls).toEqual([]);
+  });
+
+  it.each<[string, unknown]>([
+    ["an empty object", {}],
+    ["a string", "client"],
+    ["a client without geminidb", { dcs: { killAllClients: () => 0, waitForJob: () => 0 } }],
+  ])("rejects a client that is %s before any call", async (_what, bad) => {
+    const error = await rejection(purgeSessions({ instanceId: "i", allNodes: true, client: bad as never }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe("client");
+  });
+
+  it("rejects options that are not an object", async () => {
+    const error = await rejection(purgeSessions(null as never));
+    expect((error as ValidationError).field).toBe("options");
   });
 
   it("outside the window with fail: refuses without any call, naming the window and the local time", async () => {
@@ -374,19 +428,108 @@ describe("purgeSessions on the fake", () => {
     expect(confirm).not.toHaveBeenCalled();
   });
 
-  it("a kill-all that fails is not sent again", async () => {
+  const killError = (over: Partial<ConstructorParameters<typeof ApiError>[0]> & { status: number }) =>
+    new ApiError({
+      operation: "killAllClients",
+      method: "POST",
+      path: "/v2/p/instances/i/clients/kill-all",
+      ...over,
+    });
+  const reset = (mayHaveReachedServer: boolean, code: string) =>
+    new ConnectionError({
+      operation: "killAllClients",
+      method: "POST",
+      path: "/v2/p/instances/i/clients/kill-all",
+      code,
+      mayHaveReachedServer,
+    });
+
+  it.each<[string, () => Error]>([
+    ["a reset after the request was sent", () => reset(true, "ECONNRESET")],
+    ["a 502 answer", () => killError({ status: 502, errorCode: "APIGW.0202" })],
+    ["a 500 answer", () => killError({ status: 500, errorCode: "DCS.5000" })],
+    [
+      "an unreadable 200 answer",
+      () => killError({ status: 200, errorMsg: "the response body is not valid JSON" }),
+    ],
+    ["a timeout after sending", () => new TimeoutError("killAllClients", 1000, "it may have taken effect")],
+    ["an unknown error", () => new Error("socket trouble")],
+  ])("%s: the kill-all is not sent again and the purge is recorded as unverified", async (_what, error) => {
     const client = withSessions();
-    client.state.failOnce = {
-      killAllClients: new ConnectionError({
-        operation: "killAllClients",
-        method: "POST",
-        path: "/v2/p/instances/i/clients/kill-all",
-        code: "ECONNRESET",
-        mayHaveReachedServer: true,
-      }),
-    };
-    expect(await rejection(purge(client))).toBeInstanceOf(ConnectionError);
+    const events: ProgressEvent[] = [];
+    client.state.failOnce = { killAllClients: error() };
+    const report = (await purge(client, { onProgress: (e) => events.push(e) })) as PurgeReport;
+    expect(report).toMatchObject({
+      status: "purged-unverified",
+      sessionsBefore: 5,
+      sessionsAfter: null,
+      jobIds: [],
+      verificationError: expect.stringContaining(error().message),
+    });
+    expect(report.verificationError).toMatch(/may have reached the server/);
+    expect(report.before?.totalSessions).toBe(5);
+    // Nothing after the kill: no second kill, no job wait, no after snapshot.
+    expect(client.calls.slice(-1)).toEqual(["killAllClients all"]);
+    expect(client.calls.filter((c) => c.startsWith("killAllClients"))).toHaveLength(1);
+    expect(events.some((e) => e.kind === "message" && e.message.startsWith("warning:"))).toBe(true);
+  });
+
+  it.each<[string, () => Error]>([
+    ["connection refused", () => reset(false, "ECONNREFUSED")],
+    ["a 400 answer", () => killError({ status: 400, errorCode: "DCS.4957" })],
+    ["a 401 answer", () => killError({ status: 401, errorCode: "APIGW.0301" })],
+    ["a 403 answer", () => killError({ status: 403 })],
+    ["a 429 answer", () => killError({ status: 429 })],
+  ])("%s proves the first kill did nothing: it throws, sent once", async (_what, error) => {
+    const client = withSessions();
+    const thrown = error();
+    client.state.failOnce = { killAllClients: thrown };
+    expect(await rejection(purge(client))).toBe(thrown);
     expect(client.calls.filter((c) => c.startsWith("killAllClients"))).toEqual(["killAllClients all"]);
+  });
+
+  it("a kill refused on the second node after the first was killed is recorded, not thrown", async () => {
+    const client = withSessions();
+    let kills = 0;
+    const original = client.dcs.killAllClients.bind(client.dcs);
+    client.dcs.killAllClients = async (instanceId, target, options) => {
+      if (++kills === 2) throw killError({ status: 400, errorCode: "DCS.4957" });
+      return original(instanceId, target, options);
+    };
+    const report = (await purge(client, {
+      allNodes: undefined,
+      nodeIds: ["proxy-1", "proxy-2"],
+    })) as PurgeReport;
+    expect(report.status).toBe("purged-unverified");
+    expect(report.jobIds).toHaveLength(1);
+    expect(report.verificationError).toMatch(/DCS\.4957/);
+    expect(kills).toBe(2);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ["the kill job fails", "waitForJob", /waiting for its job failed: job j failed: busy/],
+    ["the after snapshot fails", "listAllClients", /after snapshot failed/],
+  ])("%s: the report keeps the job ids and the before figures", async (_what, op, message) => {
+    const client = withSessions();
+    const originalWait = client.dcs.waitForJob.bind(client.dcs);
+    let waits = 0;
+    client.dcs.waitForJob = async (jobId, options) => {
+      // The before snapshot waits for its scans; the kill's job is the first wait without a fallback.
+      if (op === "waitForJob" && !options?.fallback && ++waits === 1) throw new JobFailedError("j", "busy");
+      return originalWait(jobId, options);
+    };
+    let lists = 0;
+    const originalList = client.dcs.listAllClients.bind(client.dcs);
+    client.dcs.listAllClients = (instanceId, request, options) => {
+      // Two nodes in the before snapshot; the third listing is the after snapshot's.
+      if (op === "listAllClients" && ++lists === 3) throw killError({ status: 503 });
+      return originalList(instanceId, request, options);
+    };
+    const report = (await purge(client)) as PurgeReport;
+    expect(report).toMatchObject({ status: "purged-unverified", sessionsBefore: 5, sessionsAfter: null });
+    expect(report.jobIds).toEqual([expect.stringMatching(/^job-/)]);
+    expect(report.verificationError).toMatch(message);
+    expect(client.calls.filter((c) => c.startsWith("killAllClients"))).toHaveLength(1);
   });
 
   it("GeminiDB: close every session in one call, or one per node", async () => {

@@ -282,27 +282,43 @@ describe("purgeSessions guards against the emulator", () => {
     expect((await env.emulator.control.counters()).killAllClients ?? 0).toBe(0);
   });
 
-  it("a kill-all answered 503 is not sent again", async () => {
+  it("a kill-all answered 503 is not sent again, and the purge is recorded as unverified", async () => {
     await env.emulator.control.setFaults([
       { route: "killAllClients", fault: { kind: "status", status: 503 } },
     ]);
     try {
-      const error = await rejection(purge({}));
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).status).toBe(503);
+      const report = await purge({});
+      expect(report).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * PER_NODE });
+      expect(report.verificationError).toMatch(/HTTP 503/);
       expect((await env.emulator.control.counters()).killAllClients).toBe(1);
     } finally {
       await env.emulator.control.clearFaults();
     }
   });
 
-  it("a kill job that fails is reported, and the kill-all was sent once", async () => {
+  it("a kill-all answered 400 (DCS.4957) did nothing: it throws, sent once", async () => {
+    await env.emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "dcs-4957" } },
+    ]);
+    try {
+      const error = await rejection(purge({}));
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).errorCode).toBe("DCS.4957");
+      expect((await env.emulator.control.counters()).killAllClients).toBe(1);
+    } finally {
+      await env.emulator.control.clearFaults();
+    }
+  });
+
+  it("a kill job that fails is reported with its job id, and the kill-all was sent once", async () => {
     await env.emulator.control.setFaults([
       { route: "killAllClients", times: 1, fault: { kind: "job-fails", reason: "kill refused" } },
     ]);
     try {
-      const error = await rejection(purge({}));
-      expect(error).toBeInstanceOf(JobFailedError);
+      const report = await purge({});
+      expect(report).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * PER_NODE });
+      expect(report.jobIds).toHaveLength(1);
+      expect(report.verificationError).toContain("kill refused");
       expect((await env.emulator.control.counters()).killAllClients).toBe(1);
     } finally {
       await env.emulator.control.clearFaults();

@@ -103,7 +103,7 @@ test("GeminiDB sessions through the client", async () => {
   }
 });
 
-test("the README example: scanSessions over the emulator counts every synthetic session", async () => {
+test("the docs/emulator.md example: scanSessions over the emulator counts every synthetic session", async () => {
   const emu = await startEmulator({ synthetic: { nodes: 3, sessionsPerNode: 500, seed: 42 }, jobMs: 50 });
   const c = createClient({
     endpoint: emu.endpoint,

@@ -184,6 +184,112 @@ describe("faults over HTTP", () => {
   });
 });
 
+describe("faults that hit after the operation took effect", () => {
+  let emulator: EmulatorHandle;
+  let p: ReturnType<typeof paths>;
+
+  beforeEach(async () => {
+    emulator = await startEmulator({ synthetic: { nodes: 1, sessionsPerNode: 20 }, jobMs: 10 });
+    p = paths(emulator);
+  });
+  afterEach(() => emulator.close());
+
+  const node = () => emulator.nodeIds[0] as string;
+  async function sessions(): Promise<number> {
+    await scanNode(emulator, node());
+    return (await signed(emulator, "GET", p.clients, { query: { node_id: node() } })).json.count;
+  }
+  /** Polls the node until its kill-all job (started whatever the answer said) has killed its sessions. */
+  async function killedWithin(polls: number): Promise<boolean> {
+    for (let i = 0; i < polls; i++) {
+      if ((await sessions()) === 0) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  }
+
+  test("status after: the kill-all runs, then the answer is the status", async () => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "status", status: 502, after: true } },
+    ]);
+    const reply = await signed(emulator, "POST", p.killAll, { body: { node_id: node() } });
+    expect(reply.status).toBe(502);
+    expect(reply.json.error_code).toBe("APIGW.0202");
+    expect(await killedWithin(50)).toBe(true);
+    expect((await emulator.control.counters()).killAllClients).toBe(1);
+  });
+
+  test("status before (the default): a 502 does nothing", async () => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "status", status: 502 } },
+    ]);
+    expect((await signed(emulator, "POST", p.killAll, { body: { node_id: node() } })).status).toBe(502);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await sessions()).toBe(20);
+  });
+
+  test("reset after-operation: the kill-all runs, then the connection is destroyed", async () => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "reset", when: "after-operation" } },
+    ]);
+    await expect(signed(emulator, "POST", p.killAll, { body: { node_id: node() } })).rejects.toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|socket hang up/),
+    });
+    expect(await killedWithin(50)).toBe(true);
+  });
+
+  test("reset after-body does nothing", async () => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "reset", when: "after-body" } },
+    ]);
+    await expect(signed(emulator, "POST", p.killAll, { body: { node_id: node() } })).rejects.toBeDefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await sessions()).toBe(20);
+  });
+
+  test("latency after: the kill-all has run while the answer is still held back", async () => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "latency", ms: 400, after: true } },
+    ]);
+    const started = Date.now();
+    const pending = signed(emulator, "POST", p.killAll, { body: { node_id: node() } });
+    expect(await killedWithin(30)).toBe(true);
+    const reply = await pending;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    expect(reply.status).toBe(200);
+    expect(reply.json.job_id).toEqual(expect.any(String));
+  });
+
+  test.each([
+    [401, "APIGW.0301", "unauthorized"],
+    [403, "APIGW.0302", undefined],
+    [400, "DCS.4000", undefined],
+  ] as const)("status %i answers its code; nothing is done", async (status, code, counter) => {
+    await emulator.control.setFaults([
+      { route: "killAllClients", times: 1, fault: { kind: "status", status } },
+    ]);
+    const reply = await signed(emulator, "POST", p.killAll, { body: { node_id: node() } });
+    expect(reply.status).toBe(status);
+    expect(reply.json.error_code).toBe(code);
+    const counters = await emulator.control.counters();
+    expect(counters.killAllClients).toBe(1);
+    if (counter) expect(counters[counter]).toBe(1);
+    expect(await sessions()).toBe(20);
+  });
+
+  test("the control API accepts the new kinds and refuses an unknown reset moment", async () => {
+    const faultsUrl = `${emulator.controlUrl}/faults`;
+    const rules: FaultRule[] = [
+      { route: "killAllClients", fault: { kind: "status", status: 403, after: true } },
+      { route: "killAllClients", fault: { kind: "latency", ms: 5, after: true } },
+      { route: "killAllClients", fault: { kind: "reset", when: "after-operation" } },
+    ];
+    expect((await rawRequest(faultsUrl, { method: "PUT", body: JSON.stringify(rules) })).status).toBe(204);
+    const bad = [{ route: "killAllClients", fault: { kind: "reset", when: "later" } }];
+    expect((await rawRequest(faultsUrl, { method: "PUT", body: JSON.stringify(bad) })).status).toBe(400);
+  });
+});
+
 describe("the control endpoint", () => {
   test("changes faults while the emulator runs and reads counters, without a signature", async () => {
     const emulator = await startEmulator({ synthetic: { nodes: 1, sessionsPerNode: 5 } });

@@ -180,6 +180,86 @@ describe("diffInputs", () => {
   });
 });
 
+describe("diffInputs on normalized inputs", () => {
+  const purge = { instanceId: "i", allNodes: true, maxSessions: 100 };
+
+  test.each<[string, Record<string, unknown>]>([
+    ["verify: true", { verify: true }],
+    ["waitTimeoutSeconds: 300", { waitTimeoutSeconds: 300 }],
+    ['engine: "dcs"', { engine: "dcs" }],
+    ["dryRun: false", { dryRun: false }],
+    ['outsideWindow: "fail"', { outsideWindow: "fail" }],
+    ["minSessions: 0", { minSessions: 0 }],
+    ["alwaysRun: false", { alwaysRun: false }],
+    ["triggers: []", { triggers: [] }],
+  ])("an explicit default (%s) is no change against an absent input", (_what, explicit) => {
+    expect(diffInputs("SessionPurge", purge, { ...purge, ...explicit })).toMatchObject({
+      changes: false,
+      changed: [],
+    });
+    expect(diffInputs("SessionPurge", { ...purge, ...explicit }, purge).changes).toBe(false);
+  });
+
+  test("scan defaults too: cleanCache, topN, engine", () => {
+    const scan = { instanceId: "i" };
+    const explicit = { ...scan, cleanCache: true, topN: 10, engine: "dcs", waitTimeoutSeconds: 300 };
+    expect(diffInputs("SessionScan", scan, explicit).changes).toBe(false);
+  });
+
+  test("a window's UTC time zone and every day are defaults; days and node ids compare as sets", () => {
+    const w = { maintenanceWindow: { start: "02:00", end: "04:00" } };
+    const explicitWindow = {
+      maintenanceWindow: {
+        start: "02:00",
+        end: "04:00",
+        timeZone: "UTC",
+        days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      },
+    };
+    expect(diffInputs("SessionPurge", { ...purge, ...w }, { ...purge, ...explicitWindow }).changes).toBe(
+      false,
+    );
+    const nodes = { instanceId: "i", nodeIds: ["a", "b"] };
+    expect(diffInputs("SessionPurge", nodes, { instanceId: "i", nodeIds: ["b", "a", "a"] }).changes).toBe(
+      false,
+    );
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ["maxSessions", { maxSessions: 200 }],
+    ["minSessions", { minSessions: 5 }],
+    ["maintenanceWindow", { maintenanceWindow: { start: "01:00", end: "02:00" } }],
+    ["outsideWindow", { outsideWindow: "skip" }],
+    ["verify", { verify: false }],
+    ["waitTimeoutSeconds", { waitTimeoutSeconds: 60 }],
+    ["dryRun", { dryRun: true }],
+    ["endpoint", { endpoint: "http://127.0.0.1:9" }],
+  ])("a guard-only change (%s) is a change that re-runs nothing", (key, change) => {
+    const d = diffInputs("SessionPurge", purge, { ...purge, ...change });
+    expect(d).toMatchObject({ changes: true, changed: [key], replaces: [], reruns: [] });
+  });
+
+  test.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ["nodeIds", { instanceId: "i", nodeIds: ["a"] }, { instanceId: "i", nodeIds: ["a", "b"] }],
+    ["allNodes", { instanceId: "i", nodeIds: ["a"] }, { instanceId: "i", allNodes: true }],
+    ["triggers", purge, { ...purge, triggers: ["r2"] }],
+    ["alwaysRun", purge, { ...purge, alwaysRun: true }],
+    ["dryRun", { ...purge, dryRun: true }, purge],
+  ])("a change of %s re-runs the purge", (key, olds, news) => {
+    expect(diffInputs("SessionPurge", olds, news).reruns).toContain(key);
+  });
+
+  test("instanceId and engine replace; a scan re-reads on any change but its timeout", () => {
+    expect(diffInputs("SessionPurge", purge, { ...purge, engine: "geminidb" }).replaces).toEqual(["engine"]);
+    expect(diffInputs("SessionScan", { instanceId: "i" }, { instanceId: "i", topN: 3 }).reruns).toEqual([
+      "topN",
+    ]);
+    expect(
+      diffInputs("SessionScan", { instanceId: "i" }, { instanceId: "i", waitTimeoutSeconds: 9 }).reruns,
+    ).toEqual([]);
+  });
+});
+
 describe("clientOptionsFor", () => {
   test("resource input > stack config > environment (left to the client)", () => {
     const env = { HW_REGION_NAME: "env-region" };
@@ -256,6 +336,59 @@ describe("SessionProvider", () => {
       jobIds: ["job-1"],
       purgedAt: "2026-11-23T10:00:00.000Z",
     });
+  });
+
+  test("update with a guard-only change records it with the previous results, without running anything", async () => {
+    const ops = recorder();
+    const provider = new SessionProvider("SessionPurge", ops, () => ({}));
+    const olds = {
+      instanceId: "inst-1",
+      allNodes: true,
+      maxSessions: 10,
+      status: "purged",
+      sessionsBefore: 3,
+      sessionsAfter: 0,
+      nodes: [{ nodeId: "n1", before: 3, after: 0 }],
+      jobIds: ["job-1"],
+      purgedAt: "2026-11-23T10:00:00.000Z",
+    };
+    const news = { __provider: "text", instanceId: "inst-1", allNodes: true, maxSessions: 50, verify: true };
+    const updated = await provider.update("purge-1", olds, news);
+    expect(ops.purges).toHaveLength(0);
+    expect(updated.outs).toEqual({ ...olds, maxSessions: 50, verify: true });
+    await provider.update("purge-1", olds, { ...news, triggers: ["again"] });
+    expect(ops.purges).toHaveLength(1);
+  });
+
+  test("a purge-unverified report is returned as outputs with the error, and warned about; never thrown", async () => {
+    const warnings: string[] = [];
+    const ops: SessionOperations = {
+      scanSessions: async () => snapshot(),
+      purgeSessions: async () => ({
+        ...report,
+        status: "purged-unverified",
+        sessionsAfter: null,
+        verificationError: "waiting for its job failed: SK-config-2 said no",
+      }),
+    };
+    const provider = new SessionProvider(
+      "SessionPurge",
+      ops,
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    await provider.configure(
+      config({ "huaweicloud:accessKey": "AK", "huaweicloud:secretKey": "SK-config-2" }),
+    );
+    const created = await provider.create({ instanceId: "inst-1", allNodes: true });
+    expect(created.outs).toMatchObject({
+      status: "purged-unverified",
+      jobIds: ["job-1"],
+      verificationError: "waiting for its job failed: *** said no",
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("purged-unverified");
+    expect(warnings[0]).not.toContain("SK-config-2");
   });
 
   test("read: a scan re-lists without scanning; a purge comes back unchanged and runs nothing", async () => {

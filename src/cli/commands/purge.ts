@@ -6,7 +6,7 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { Option } from "commander";
-import { ValidationError } from "../../api/errors";
+import { DcsSessionsError, ValidationError } from "../../api/errors";
 import { purgeSessions } from "../../core/purge";
 import type { PurgeOptions, PurgePlan } from "../../core/types";
 import { parseWindowSpec } from "../../core/window";
@@ -17,7 +17,7 @@ import type { CommonFlags } from "../options";
 import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
 import { PURGE_ENV, checkPurgeOptions, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
 import type { PurgeInputs } from "../purge-env";
-import { printerFor, progressFor } from "./shared";
+import { printerFor, progressFor, purgeViews } from "./shared";
 
 interface PurgeFlags extends CommonFlags {
   node?: string[];
@@ -139,7 +139,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
     .option("--no-verify", "do not scan again after the kill (sessionsAfter is null)")
     .option("--wait-timeout <seconds>", "deadline of each job (default: 300)", integerArgument(1, 86_400))
     .option("--yes", "do not ask for confirmation on a terminal");
-  addCommonOptions(command)
+  addCommonOptions(command, { reports: true })
     .addHelpText(
       "after",
       [
@@ -147,12 +147,16 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "On a terminal a purge (not a dry run) asks for confirmation unless --yes. Without a terminal it",
         "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
         "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
-        "3 refused by a guard.",
+        "3 refused by a guard. A kill whose outcome could not be verified prints its report",
+        "(status purged-unverified, verificationError) and exits 1. --summary (Markdown, to",
+        "$GITHUB_STEP_SUMMARY) and --report FILE.html (charts before and after) follow the result,",
+        "or say why when the purge is refused or fails.",
         "",
         "Examples:",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run",
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --max-sessions 5000 \\",
         '      --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json',
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run --output markdown --report purge.html",
       ].join("\n"),
     )
     .action(async (instance: string | undefined, flags: PurgeFlags, cmd: Command) => {
@@ -175,9 +179,15 @@ export function registerPurge(program: Command, ctx: CliContext): void {
                 },
               }
             : {}),
-        });
+        }).catch((error: unknown) => printer.failed("purge", error));
         progress.done();
-        printer.result(report, (style) => renderPurge(report, style));
+        printer.result(report, (style) => renderPurge(report, style), purgeViews(report));
+        if (report.status === "purged-unverified") {
+          // The report is on stdout (a pipeline keeps it); the exit code says the outcome is not known.
+          throw new DcsSessionsError(
+            `the kill was sent but its outcome is not verified: ${report.verificationError ?? "unknown"}`,
+          );
+        }
       } finally {
         progress.done();
       }

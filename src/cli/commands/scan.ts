@@ -6,7 +6,7 @@ import type { CliContext } from "../context";
 import { renderSnapshot } from "../output/human";
 import type { CommonFlags } from "../options";
 import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
-import { printerFor, progressFor } from "./shared";
+import { printerFor, progressFor, snapshotViews } from "./shared";
 
 interface ScanFlags extends CommonFlags {
   node?: string[];
@@ -34,10 +34,19 @@ export function registerScan(program: Command, ctx: CliContext): void {
       "deadline of each scan job (default: 300)",
       integerArgument(1, 86_400),
     );
-  addCommonOptions(command)
+  addCommonOptions(command, { reports: true })
     .addHelpText(
       "after",
-      "\nExamples:\n  $ dcs-sessions scan 2f9c1e4a-instance --top 20\n  $ dcs-sessions scan 2f9c1e4a-instance --output json | jq .totalSessions",
+      [
+        "",
+        "--output markdown prints a summary for a pipeline (GitHub step summary, GitLab comment); --summary",
+        "appends it to $GITHUB_STEP_SUMMARY and --report writes an HTML page with charts, whatever --output.",
+        "",
+        "Examples:",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --top 20",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --output json | jq .totalSessions",
+        "  $ dcs-sessions scan 2f9c1e4a-instance --output markdown --summary --report sessions.html",
+      ].join("\n"),
     )
     .action(async (instanceId: string, flags: ScanFlags) => {
       const printer = printerFor(ctx, flags);
@@ -53,9 +62,9 @@ export function registerScan(program: Command, ctx: CliContext): void {
           ...(flags.waitTimeout !== undefined ? { waitTimeoutSeconds: flags.waitTimeout } : {}),
           clientOptions: clientOptionsOf(flags, ctx.env),
           onProgress: (event) => progress.onProgress(event),
-        });
+        }).catch((error: unknown) => printer.failed("scan", error));
         progress.done();
-        printer.result(snapshot, (style) => renderSnapshot(snapshot, style));
+        printer.result(snapshot, (style) => renderSnapshot(snapshot, style), snapshotViews(snapshot));
       } finally {
         progress.done();
       }

@@ -215,6 +215,7 @@ export function renderPurge(r: PurgeReport, style: Style): string {
     `  status ${statusText(r.status, style)}`,
   ];
   if (r.reason) parts.push(`  ${style.yellow(r.reason)}`);
+  if (r.verificationError) parts.push(`  ${style.yellow(`not verified: ${r.verificationError}`)}`);
   if (r.nodes.length > 0) {
     parts.push(
       "",
