@@ -14,6 +14,7 @@ import { registerList } from "./commands/list";
 import { registerNodes } from "./commands/nodes";
 import { registerPurge } from "./commands/purge";
 import { registerScan } from "./commands/scan";
+import { registerTerraform } from "./commands/terraform";
 import { registerTerraformExternal } from "./commands/terraform-external";
 
 /** The package version, read from package.json next to `src/` or `dist/`. */
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerList(program, ctx);
   registerPurge(program, ctx);
   registerEmulator(program, ctx);
+  registerTerraform(program, ctx);
   registerTerraformExternal(program, ctx);
   configureEverywhere(program, ctx);
   return program;

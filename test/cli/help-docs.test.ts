@@ -18,6 +18,8 @@ const COMMANDS = [
   ["emulator"],
   ["terraform-external"],
   ["terraform-external", "scan"],
+  ["terraform"],
+  ["terraform", "install-provider"],
 ];
 
 async function helpOf(command: string[]): Promise<string> {
