@@ -87,6 +87,10 @@ export interface FaultRule {
     | { kind: "truncated-json" }
     | { kind: "job-fails"; reason?: string }
     | { kind: "job-never-ends" }
+    /** The job shows this status (one the API does not document) instead of INIT/RUNNING until it ends. */
+    | { kind: "job-status"; status: string }
+    /** The job API does not know the job's id (404), though the job runs: a client falls back to the list. */
+    | { kind: "job-unknown" }
     | { kind: "dcs-4957" };
 }
 

@@ -823,7 +823,7 @@ describe("unexpected answers", () => {
   });
 
   test("a body of the wrong shape is an ApiError naming the field", async () => {
-    server.setHandler((_rec, res) => json(res, 200, { job_id: "j", status: "DONE" }));
+    server.setHandler((_rec, res) => json(res, 200, { job_id: "j", job_type: "scan" }));
     const error = await client.dcs.showJob("j").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(String(error)).toMatch(/unexpected response: status/);
