@@ -30,10 +30,16 @@ export interface SessionNode {
   groupName?: string;
 }
 
+/** A node `logical-nodes` listed without a `node_id`: the clients APIs cannot name it. */
+export type NodeWithoutId = Omit<SessionNode, "nodeId">;
+
 export interface NodeList {
   instanceId: string;
   total: number;
+  /** The nodes the clients APIs can name. */
   nodes: SessionNode[];
+  /** Present when some nodes came without a `node_id`: left out of `nodes` (a warning is logged). */
+  withoutNodeId?: NodeWithoutId[];
 }
 
 export interface ClientPage {

@@ -9,7 +9,7 @@ import { ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
-import { resolveTargets, type TargetNode } from "./nodes";
+import { resolveTargetNodes, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
   MAX_TOP_N,
@@ -320,8 +320,8 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
   now(); // a clock that answers no Date fails here, before any remote call
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
-    const targets = await resolveTargets(client, input, call, options.onProgress);
-    return takeSnapshot({
+    const { targets, skipped } = await resolveTargetNodes(client, input, call, options.onProgress);
+    const snapshot = await takeSnapshot({
       client,
       instanceId: input.instanceId,
       engine,
@@ -336,5 +336,6 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
       onProgress: options.onProgress,
       now,
     });
+    return skipped.length > 0 ? { ...snapshot, skippedNodes: skipped } : snapshot;
   });
 }

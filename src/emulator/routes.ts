@@ -251,7 +251,7 @@ function listNodes(instance: InstanceState): RouteResult {
     const spec = node.spec;
     const group = spec.groupName ?? (spec.role === "redis-proxy" ? "proxy" : `group-${i}`);
     return {
-      node_id: spec.nodeId,
+      node_id: spec.listedWithoutId ? undefined : spec.nodeId,
       logical_node_id: `${spec.nodeId.slice(0, 8)}-logical-${i}`,
       name: spec.name ?? `${spec.type}-${i}`,
       status: "Active",

@@ -44,6 +44,11 @@ export interface NodeSpec {
   port?: number;
   /** The shard (group) the node belongs to; a master and its slaves share one. */
   groupName?: string;
+  /**
+   * `logical-nodes` lists the node without a `node_id` (as for a node still being created); the clients APIs
+   * still know it by `nodeId`.
+   */
+  listedWithoutId?: boolean;
 }
 
 export interface InstanceSpec {
