@@ -20,6 +20,7 @@ export const REPEATABLE: Readonly<Record<OperationName, boolean>> = {
   geminidbCloseSessions: false,
   geminidbListNodeSessions: true,
   geminidbCloseNodeSessions: false,
+  geminidbNodeSessionStatistics: true,
 };
 
 export interface RetryPolicy {

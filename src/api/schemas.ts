@@ -229,6 +229,27 @@ export const GeminiNodeSessionPageSchema = z.looseObject({
 });
 export type GeminiNodeSessionPage = z.infer<typeof GeminiNodeSessionPageSchema>;
 
+/** One client IP of a node's session statistics, the busiest first. */
+export const GeminiSourceCountSchema = z.looseObject({
+  client_ip: looseString,
+  connection_count: looseInt,
+});
+
+/**
+ * `GET /v3/{project_id}/redis/nodes/{node_id}/session-statistics`: counts without listing the sessions. The
+ * entries of `top_dbs` are kept as sent (their fields are not read).
+ */
+export const GeminiSessionStatisticsSchema = z.looseObject({
+  total_connection_count: looseInt,
+  active_connection_count: looseInt,
+  top_source_ips: z.preprocess(
+    (v) => (v === null || v === undefined ? [] : v),
+    z.array(GeminiSourceCountSchema),
+  ),
+  top_dbs: z.preprocess((v) => (v === null || v === undefined ? [] : v), z.array(z.looseObject({}))),
+});
+export type GeminiSessionStatistics = z.infer<typeof GeminiSessionStatisticsSchema>;
+
 // ---------------------------------------------------------------------------------------------------------
 // Requests (strict: these are what we send, and what the emulator checks)
 // ---------------------------------------------------------------------------------------------------------
@@ -343,6 +364,10 @@ export const OPERATIONS = {
   geminidbCloseSessions: { method: "DELETE", path: "/v3/{project_id}/instances/{instance_id}/sessions" },
   geminidbListNodeSessions: { method: "GET", path: "/v3/{project_id}/redis/nodes/{node_id}/sessions" },
   geminidbCloseNodeSessions: { method: "DELETE", path: "/v3/{project_id}/redis/nodes/{node_id}/sessions" },
+  geminidbNodeSessionStatistics: {
+    method: "GET",
+    path: "/v3/{project_id}/redis/nodes/{node_id}/session-statistics",
+  },
 } as const;
 export type OperationName = keyof typeof OPERATIONS;
 

@@ -149,6 +149,19 @@ export interface GeminiDbApi {
     request: { isAll: true } | { isAll: false; sessionIds: string[] },
     options?: CallOptions,
   ): Promise<void>;
+  /** A node's session counts without listing its sessions: a cheap count. */
+  nodeSessionStatistics(nodeId: string, options?: CallOptions): Promise<GeminiSessionStatistics>;
+}
+
+/** `session-statistics` of a GeminiDB node, in camelCase. */
+export interface GeminiSessionStatistics {
+  totalConnections: number;
+  /** As the service counts them; the emulator counts the sessions idle for less than a second. */
+  activeConnections?: number;
+  /** The client IPs with the most connections (at most ten), the busiest first. */
+  topSourceIps: Array<{ clientIp: string; connections: number }>;
+  /** As sent: the page names no fields this package reads. */
+  topDbs: Array<Record<string, unknown>>;
 }
 
 /** Static AK/SK (optionally temporary, with a security token) or an IAM token. */

@@ -164,6 +164,8 @@ export async function handleRoute(state: EmulatorState, req: RouteRequest): Prom
       return geminidbListNodeSessions(state, params["node_id"] ?? "", req);
     case "geminidbCloseNodeSessions":
       return geminidbCloseNodeSessions(state, params["node_id"] ?? "", req);
+    case "geminidbNodeSessionStatistics":
+      return geminidbNodeSessionStatistics(state, params["node_id"] ?? "");
   }
 }
 
@@ -440,4 +442,44 @@ async function geminidbCloseNodeSessions(
     }
   }
   return { status: 200, body: {} };
+}
+
+/** The IP of an `ip:port` address (`[v6]:port` too); the address itself when it has no port. */
+function ipOfAddr(addr: string): string {
+  if (addr.startsWith("[")) return addr.slice(1, Math.max(1, addr.indexOf("]")));
+  const colon = addr.lastIndexOf(":");
+  return colon > 0 ? addr.slice(0, colon) : addr;
+}
+
+/** How many of the top client IPs the statistics list (the page: "at most ten"). */
+const TOP_SOURCE_IPS = 10;
+
+/**
+ * Counts over the node's live sessions. "Active" is not defined by the page: here, a session idle for less
+ * than a second. `top_dbs` is left empty: the emulator does not model its entries.
+ */
+async function geminidbNodeSessionStatistics(state: EmulatorState, nodeId: string): Promise<RouteResult> {
+  validate(IdSchema, nodeId, "geminidb");
+  const view = await liveView(geminidbNode(state, nodeId));
+  const byIp = new Map<string, number>();
+  let active = 0;
+  for (let i = 0; i < view.count; i++) {
+    const session = view.at(i);
+    if ((session.idle ?? 0) < 1) active++;
+    const ip = ipOfAddr(session.addr ?? "");
+    byIp.set(ip, (byIp.get(ip) ?? 0) + 1);
+  }
+  const top = [...byIp.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_SOURCE_IPS)
+    .map(([ip, count]) => ({ client_ip: ip, connection_count: count }));
+  return {
+    status: 200,
+    body: {
+      total_connection_count: view.count,
+      active_connection_count: active,
+      top_source_ips: top,
+      top_dbs: [],
+    },
+  };
 }

@@ -105,6 +105,10 @@ export function fakeClient(state: FakeState): FakeClient {
       async closeNodeSessions(nodeId) {
         record(`geminidb.closeNodeSessions ${nodeId}`, "closeNodeSessions");
       },
+      async nodeSessionStatistics(nodeId) {
+        record(`geminidb.nodeSessionStatistics ${nodeId}`, "nodeSessionStatistics");
+        return { totalConnections: state.sessions[nodeId]?.length ?? 0, topSourceIps: [], topDbs: [] };
+      },
     },
     async close() {
       calls.push("close");
