@@ -92,18 +92,23 @@ export interface WaitForJobOptions extends CallOptions {
   maxIntervalMs?: number;
   /**
    * When the job API does not know the id (404), a scan job can still be followed by polling the node's
-   * session list until its `time` is at or after `since` (DESIGN §1).
+   * session list until its `time` is at or after `since` (DESIGN §1). Give the scan's `serverTime` when
+   * there is one: the list's `time` is the server's clock.
    */
   fallback?: { instanceId: string; nodeId: string; since: Date };
 }
 
 export interface DcsApi {
   listNodes(instanceId: string, options?: CallOptions): Promise<NodeList>;
+  /**
+   * `serverTime`: the server's clock when it accepted the scan (the answer's `Date` header, whole seconds),
+   * when it sent one: the `since` of a `waitForJob` fallback, so that this machine's clock does not matter.
+   */
   scanClients(
     instanceId: string,
     request: { nodeId: string; cleanCache?: boolean },
     options?: CallOptions,
-  ): Promise<{ jobId: string }>;
+  ): Promise<{ jobId: string; serverTime?: Date }>;
   listClients(instanceId: string, request: ListClientsOptions, options?: CallOptions): Promise<ClientPage>;
   listAllClients(
     instanceId: string,

@@ -206,12 +206,14 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
   await forEachLimited(targets, plan.concurrency, async ({ nodeId }) => {
     if (plan.rescan) {
       // The job API may not know a scan's job id: then the list's data time tells when the scan is done.
-      const since = new Date();
-      const { jobId } = await client.dcs.scanClients(
+      // That time is the server's, so it is compared with the server's clock when the answer gave it.
+      const localStart = new Date();
+      const { jobId, serverTime } = await client.dcs.scanClients(
         instanceId,
         { nodeId, cleanCache: plan.cleanCache },
         call,
       );
+      const since = serverTime ?? localStart;
       onProgress?.({ kind: "scan-started", nodeId, jobId });
       await client.dcs.waitForJob(jobId, {
         ...call,

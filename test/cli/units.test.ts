@@ -9,7 +9,10 @@ import { colourEnabled, debugEnabled } from "../../src/cli/context";
 import { describeFailure } from "../../src/cli/errors";
 import { EXTERNAL_RESULT_KEYS, externalResult, parseExternalQuery } from "../../src/cli/external";
 import { collectIds, idListFrom, integerArgument } from "../../src/cli/options";
+import { renderSnapshot } from "../../src/cli/output/human";
+import { snapshotMarkdown } from "../../src/cli/output/markdown";
 import { bar, makeStyle, renderBars } from "../../src/cli/output/table";
+import { hostileSnapshot } from "./report-fixtures";
 import { createProgress, eventLine } from "../../src/cli/progress";
 import { mergePurgeInputs, purgeInputsFromEnv } from "../../src/cli/purge-env";
 import { confirmationQuestion, purgeOptionsOf } from "../../src/cli/commands/purge";
@@ -374,5 +377,25 @@ describe("usage errors through commander (in process)", () => {
       secretKey: "env-sk",
     });
     expect(emulatorOptionsOf({}, {})).not.toHaveProperty("accessKey");
+  });
+});
+
+describe("a snapshot with nodes listed without a node_id says so in every rendering", () => {
+  const snapshot = {
+    ...hostileSnapshot(),
+    skippedNodes: [{ name: "proxy-7", role: "redis-proxy", reason: "listed without a node_id" }],
+  };
+
+  test("the terminal rendering names the skipped node under the per-node bars", () => {
+    const text = renderSnapshot(snapshot, makeStyle(false));
+    expect(text).toMatch(/not scanned \(listed without a node_id, sessions not counted\): proxy-7/);
+    expect(renderSnapshot(hostileSnapshot(), makeStyle(false))).not.toMatch(/not scanned/);
+  });
+
+  test("the Markdown summary names it too", () => {
+    expect(snapshotMarkdown(snapshot)).toMatch(
+      /Not scanned \(listed without a node_id\), so not counted: proxy-7/,
+    );
+    expect(snapshotMarkdown(hostileSnapshot())).not.toMatch(/Not scanned/);
   });
 });

@@ -43,6 +43,14 @@ export function renderNodes(list: NodeList, style: Style): string {
   ].join("\n");
 }
 
+/** Nodes the scan could not name (no `node_id`): said under the per-node bars, as their sessions are missing. */
+function skippedNodesLine(s: SessionSnapshot, style: Style): string[] {
+  const skipped = s.skippedNodes ?? [];
+  if (skipped.length === 0) return [];
+  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  return [`  ${style.dim(`not scanned (listed without a node_id, sessions not counted): ${names}`)}`];
+}
+
 export function renderSnapshot(s: SessionSnapshot, style: Style): string {
   const topIps = topEntries(s.byClientIp, MAP_ROWS);
   const otherIps = s.totalSessions - topIps.reduce((sum, [, n]) => sum + n, 0);
@@ -80,6 +88,7 @@ export function renderSnapshot(s: SessionSnapshot, style: Style): string {
       s.nodes.map((n) => [n.nodeId, n.sessions]),
       style,
     ),
+    ...skippedNodesLine(s, style),
     "",
     heading("Sessions per idle time", style),
     renderBars(

@@ -96,6 +96,14 @@ function snapshotSections(s: SessionSnapshot, label: string): string[] {
   ];
 }
 
+/** Nodes the scan could not name (no `node_id`): their sessions are not in the counts. */
+function skippedNodesNote(s: SessionSnapshot): string[] {
+  const skipped = s.skippedNodes ?? [];
+  if (skipped.length === 0) return [];
+  const names = skipped.map((n) => escapeText(n.name ?? n.logicalNodeId ?? "(unnamed)")).join(", ");
+  return [`*Not scanned (listed without a node_id), so not counted: ${names}.*`, ""];
+}
+
 function approximateNote(s: SessionSnapshot): string[] {
   return s.approximateMaps && s.approximateMaps.length > 0
     ? [
@@ -185,6 +193,7 @@ export function snapshotMarkdown(s: SessionSnapshot): string {
           ),
     ),
     ...approximateNote(s),
+    ...skippedNodesNote(s),
   ];
   return `${lines.join("\n").trimEnd()}\n`;
 }
