@@ -5,8 +5,10 @@
  * `console` block), continuation lines joined and trailing comments dropped. Each must be covered:
  *
  * - `HERE`: this test runs it. A block that holds a `HERE` command runs whole, as one bash script, in a
- *   fresh temporary folder with an emulator of its own (see `runBlock`): its other lines (exports, `sleep`,
- *   `kill %1`, …) run with it and need no row; lines with a `by` or `example` row are left out of the script.
+ *   fresh temporary folder with an emulator of its own serving the ids the docs use (see "the blocks run
+ *   here" below): its other lines (exports, `sleep`, `kill %1`, …) run with it and need no row; lines with a
+ *   `by` or `example` row are left out of the script. It must exit 0, write the files its commands name, and
+ *   leave no process running.
  * - `{ by: [{ file, contains }] }`: another test file (or `.ci/run`) runs it; this test checks that each
  *   file holds each string, the command's essential part.
  * - `{ example: reason }`: it cannot run here (no Pulumi CLI, a real account); the doc must say it is an
