@@ -448,6 +448,12 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
   });
 }
 
+/**
+ * Before a block's lines: stop at the first failing command, and let a doc's `curl -s` fail on an HTTP
+ * error as its reader would notice (the doc keeps its plain `curl -s`).
+ */
+const PRELUDE = ["set -eEo pipefail", 'curl() { command curl --fail "$@"; }'].join("\n");
+
 const RUN_BLOCKS = BLOCKS.filter(runs);
 
 test("some blocks run here", () => {
@@ -488,7 +494,7 @@ describe("the blocks run here", () => {
         const lines = block.commands
           .filter((c) => COVERAGE[c.key] === undefined || COVERAGE[c.key] === HERE)
           .map((c) => `echo "docs-command ${c.where}" >&2\n${placeholders(c.text, dir, env)}`);
-        const script = ["set -eEo pipefail", ...lines, "wait"].join("\n");
+        const script = [PRELUDE, ...lines, "wait"].join("\n");
         const { code, out, leftRunning } = await bash(script, dir, env);
         expect(leftRunning).toEqual([]);
         const last = out.match(/docs-command (\S+)(?![\s\S]*docs-command)/)?.[1];
