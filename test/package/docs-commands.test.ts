@@ -405,6 +405,7 @@ function groupAlive(pgid: number): boolean {
 
 function groupMembers(pgid: number): string[] {
   const found: string[] = [];
+  if (!existsSync("/proc")) return [`a process of group ${pgid} (no /proc to name it)`];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
