@@ -52,6 +52,8 @@ export interface ApiResponse {
   /** The parsed JSON body; undefined when the body was empty. */
   body: unknown;
   requestId?: string;
+  /** The answer's `Date` header (the server's clock, whole seconds), when it sent one. */
+  serverDate?: string;
 }
 
 export interface Transport {
@@ -333,6 +335,11 @@ type AttemptResult =
   | { kind: "done"; response: ApiResponse }
   | { kind: "failed"; outcome: AttemptOutcome; failure: (attempts: number, hint?: string) => Error };
 
+/** The first value of a header that may repeat. */
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Where a call went, as errors and logs name it. */
 function whereOf(call: PreparedCall) {
   return { operation: call.operation, method: call.method, path: call.path };
@@ -350,7 +357,11 @@ export function judgeAnswer(
   const { status } = answer;
   if (status >= 200 && status < 300) {
     const parsed = parseSuccessBody(answer.text);
-    if (parsed.ok) return { kind: "done", response: { ...where, status, body: parsed.body, requestId } };
+    if (parsed.ok) {
+      const serverDate = firstHeader(answer.headers["date"]);
+      const response: ApiResponse = { ...where, status, body: parsed.body, requestId };
+      return { kind: "done", response: serverDate ? { ...response, serverDate } : response };
+    }
     return {
       kind: "failed",
       outcome: { kind: "unreadable", status },

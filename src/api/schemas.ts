@@ -146,7 +146,12 @@ export const JobResponseSchema = z.looseObject({
 export type JobResponse = z.infer<typeof JobResponseSchema>;
 
 export const LogicalNodeSchema = z.looseObject({
-  node_id: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1)),
+  // Optional: a node listed without an id (one being created, say) is kept out of the clients APIs by the
+  // caller, with a warning, rather than failing the whole listing.
+  node_id: z.preprocess(
+    (v) => (typeof v === "number" ? String(v) : v === null || v === "" ? undefined : v),
+    z.string().min(1).optional(),
+  ),
   logical_node_id: looseString,
   name: looseString,
   status: looseString,
