@@ -132,7 +132,9 @@ export async function startRedisServers(
   if (!binary) {
     throw new Error("redis-server was not found on PATH; install it with `apt-get install -y redis-server`");
   }
-  const settled = await Promise.allSettled(Array.from({ length: count }, () => startOneWithRetry(binary, options)));
+  const settled = await Promise.allSettled(
+    Array.from({ length: count }, () => startOneWithRetry(binary, options)),
+  );
   const servers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) {
