@@ -222,6 +222,29 @@ describeWithRedis("selective purge on real redis-server nodes (DCS)", () => {
     await fleet.expectOnlyClosed(named("batch-1", "batch-2"));
   });
 
+  it("a selected connection that is gone before the kill is not an error; the after snapshot says so", async () => {
+    const gone = fleet.conns.filter((c) => c.spec.name === "batch-1");
+    const report = await purge(
+      { clients: ["127.0.0.2"] },
+      {
+        // Between the listing and the kill, the client leaves by itself.
+        confirm: async () => {
+          for (const c of gone) await c.client.close();
+          return true;
+        },
+      },
+    );
+    expect(report).toMatchObject({
+      status: "purged",
+      matchedSessions: fleet.count(named("batch-1", "batch-2")),
+      sessionsAfter: fleet.count((c) => !["batch-1", "batch-2"].includes(c.spec.name)),
+    });
+    // The ones that left were closed by us, not by the server: the rest is checked as usual.
+    expect(gone.every((c) => c.client.isClosed())).toBe(true);
+    for (const c of gone) fleet.conns.splice(fleet.conns.indexOf(c), 1);
+    await fleet.expectOnlyClosed(named("batch-2"));
+  });
+
   it("kills 250 matching connections in batches of at most 100 addresses", async () => {
     const bulk = Array.from({ length: 250 }, (_, i) => ({ name: `bulk-${i}`, localAddress: "127.0.0.6" }));
     await fleet.open([servers.urls[0]!], bulk);
