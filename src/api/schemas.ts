@@ -254,7 +254,7 @@ export const GeminiSessionStatisticsSchema = z.looseObject({
   ),
   top_dbs: z.preprocess((v) => (v === null || v === undefined ? [] : v), z.array(z.looseObject({}))),
 });
-export type GeminiSessionStatistics = z.infer<typeof GeminiSessionStatisticsSchema>;
+export type GeminiSessionStatisticsResponse = z.infer<typeof GeminiSessionStatisticsSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests (strict: these are what we send, and what the emulator checks)
