@@ -9,6 +9,8 @@ import type { Logger, SessionsClient } from "../../src/api/types";
 import { startEmulator } from "../../src/emulator";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
 import type { EmulatorHandle, InstanceSpec } from "../../src/emulator/types";
+import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
+import { describeWithRedis } from "../support/redis";
 
 const DCS = "dcs-fidelity-1";
 const GEM = "gem-fidelity-1";
@@ -265,5 +267,34 @@ describe("job status", () => {
     const error = await rejectionOf(client.dcs.waitForJob(jobId, { timeoutMs: 5_000, initialIntervalMs: 5 }));
     expect(error).toMatchObject({ status, errorCode: code });
     expect((await emulator.control.counters()).showJob).toBe(1);
+  });
+});
+
+describeWithRedis("GeminiDB on a real redis-server lists a node's sessions newest first", () => {
+  let servers: RedisServers;
+  let gem: EmulatorHandle;
+  let gemClient: SessionsClient;
+  const opened: OpenClients[] = [];
+
+  beforeAll(async () => {
+    servers = await startRedisServers(1);
+    gem = await startEmulator({ engine: "geminidb", redis: servers.urls });
+    gemClient = clientOf(gem);
+  });
+  afterAll(async () => {
+    for (const o of opened) await o.closeAll();
+    await gemClient?.close();
+    await gem?.close();
+    await servers?.stop();
+  });
+
+  test("connections opened one after another come back last-opened first, in both listings", async () => {
+    for (const name of ["first", "second", "third"])
+      opened.push(await openClients(servers.urls[0]!, [{ name }]));
+    const { nodeSessions } = await gemClient.geminidb.listSessions(gem.instanceId);
+    expect(nodeSessions[0]!.sessions.map((s) => s.name)).toEqual(["third", "second", "first"]);
+    const page = await gemClient.geminidb.listNodeSessions(gem.nodeIds[0]!, { limit: 2 });
+    expect(page.sessions.map((s) => s.name)).toEqual(["third", "second"]);
+    expect(page.totalCount).toBe(3);
   });
 });
