@@ -103,7 +103,7 @@ describeWithTerraform("no secret in Terraform's state or output, TRACE log and f
 
   test.each(variants)("%s: apply, failures, purged-unverified", async (label, provider, envOf) => {
     const dir = stackWith(label.replace(/\W+/g, "-"), provider);
-    const env = { ...envOf(), ...TRACE };
+    const env: Record<string, string> = { ...envOf(), ...TRACE };
     const printedBefore = ws.printed.length;
     const requestsBefore = witness.requests;
     await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
@@ -153,9 +153,7 @@ describeWithTerraform("no secret in Terraform's state or output, TRACE log and f
     expect(witness.requests).toBeGreaterThan(requestsBefore);
     const printed = ws.printed.slice(printedBefore);
     expect(printed).toMatch(/\[TRACE\]/);
-    expect(printed).toMatch(
-      /provider\.terraform-provider-dcssessions\S*: (NET|HTTP|UNDICI) \d+:/,
-    );
+    expect(printed).toMatch(/provider\.terraform-provider-dcssessions\S*: (NET|HTTP|UNDICI) \d+:/);
     witness.expectNoneIn(`${label}: what Terraform printed`, printed);
     witness.expectNoneIn(`${label}: terraform.tfstate`, state);
     const backup = join(dir, "terraform.tfstate.backup");
