@@ -97,6 +97,29 @@ describe("a purge whose kill may have reached the server is recorded once, throu
     90_000,
   );
 
+  test("a refresh of a scan whose instance is gone keeps the last counts and warns, and sends nothing else", async () => {
+    const scan = await stack.create("SessionScan", "scan-of-a-gone-instance", {
+      instanceId: emulator.instanceId,
+    });
+    expect(scan.outputs.totalSessions).toBe(NODES * 25);
+    // The state of a scan whose instance was deleted since: the emulator answers 404 for it.
+    const goneId = "0a0b0c0d-0000-4000-8000-00000000dead";
+    const state = {
+      ...scan,
+      inputs: { ...scan.inputs, instanceId: goneId },
+      outputs: { ...scan.outputs, instanceId: goneId },
+    };
+    await emulator.control.resetCounters();
+    const refreshed = await stack.refresh(state);
+    expect(refreshed.id).toBe(scan.id);
+    expect(refreshed.outputs.totalSessions).toBe(NODES * 25);
+    expect(refreshed.outputs.instanceId).toBe(goneId);
+    await host!.waitForLog(new RegExp(`SessionScan of ${goneId}: refresh kept the last counts: .*HTTP 404`));
+    const counters = await emulator.control.counters();
+    expect(counters.listNodes).toBe(1);
+    expect(counters.scanClients ?? 0).toBe(0);
+  });
+
   test.each([401, 403] as const)(
     "a kill-all answered %i is sent exactly once and fails the create",
     async (status) => {
