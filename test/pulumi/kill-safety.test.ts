@@ -176,12 +176,14 @@ describe("a timeout after sending, and two purges at once (core, against the emu
   });
 
   test("a scan during a purge ends with its own counts; the purge still ends purged", async () => {
-    const client = createClient({ env: emulator.env });
+    // An instance of its own: the tests above killed the sessions of the shared one.
+    const own = await startEmulator({ synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 9 }, jobMs: 20 });
+    const client = createClient({ env: own.env });
     try {
       const { scanSessions } = await import("../../src/core/scan");
       const [purge, scan] = await Promise.all([
-        purgeSessions({ instanceId: emulator.instanceId, client, allNodes: true }),
-        scanSessions({ instanceId: emulator.instanceId, client }),
+        purgeSessions({ instanceId: own.instanceId, client, allNodes: true }),
+        scanSessions({ instanceId: own.instanceId, client }),
       ]);
       expect(purge.status).toBe("purged");
       expect(purge.sessionsBefore).toBe(NODES * 25);
@@ -189,9 +191,10 @@ describe("a timeout after sending, and two purges at once (core, against the emu
       expect(scan.nodes).toHaveLength(NODES);
       for (const node of scan.nodes) expect([0, 25]).toContain(node.sessions);
       expect(scan.totalSessions).toBe(scan.nodes.reduce((sum, n) => sum + n.sessions, 0));
-      expect((await emulator.control.counters()).killAllClients).toBe(1);
+      expect((await own.control.counters()).killAllClients).toBe(1);
     } finally {
       await client.close();
+      await own.close();
     }
   });
 });
