@@ -3,7 +3,7 @@
  * runs past --wait-timeout, the after scan fails, the kill's answer is lost), `dcs-sessions purge` prints
  * the report with its status (`purged-unverified`, the job ids, the sessions before, the verification error)
  * on stdout, then exits 1 — never the bare failure of a purge that killed nothing. The emulator receives one
- * kill-all.
+ * kill-all. And two purges of one instance at once, the second kill-all refused with DCS.4957, both end clearly.
  */
 import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle, FaultRule } from "../../src/emulator";
@@ -84,5 +84,20 @@ describe("dcs-sessions purge prints the report of a kill it cannot verify, then 
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/purged-unverified/);
     expect(run.stdout).toContain(String(NODES * PER_NODE));
+  });
+
+  test("two purges of one instance at once, the second kill-all answered DCS.4957: one purged (exit 0), one refused (exit 1), both clear", async () => {
+    await emulator.control.setFaults([{ route: "killAllClients", calls: [2], fault: { kind: "dcs-4957" } }]);
+    await emulator.control.resetCounters();
+    const runs = await Promise.all([purge(["--output", "json"]), purge(["--output", "json"])]);
+    const done = runs.filter((r) => r.code === 0);
+    const refused = runs.filter((r) => r.code === 1);
+    expect(done).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(JSON.parse(done[0]!.stdout)).toMatchObject({ status: "purged", sessionsBefore: NODES * PER_NODE });
+    // The refused kill did nothing: no report of a purge, the error named with its code.
+    expect(refused[0]!.stdout).toBe("");
+    expect(refused[0]!.stderr).toMatch(/killAllClients.*HTTP 400.*DCS\.4957/s);
+    expect((await emulator.control.counters()).killAllClients).toBe(2);
   });
 });
