@@ -187,6 +187,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
       const snapshot = await this.guarded(() =>
         this.operations.scanSessions(this.scanOptions(inputs as SessionScanInputs)),
       );
+      this.warnSkippedNodes((inputs as SessionScanInputs).instanceId, snapshot);
       return plain({ ...inputs, ...scanOutputs(snapshot) });
     }
     const p = inputs as SessionPurgeInputs;
@@ -217,6 +218,17 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
       );
     }
     return plain({ ...inputs, ...outputs });
+  }
+
+  /** Nodes the scan could not name (no `node_id`): their sessions are missing from the outputs, so say so. */
+  private warnSkippedNodes(instanceId: string, snapshot: SessionSnapshot): void {
+    const skipped = snapshot.skippedNodes ?? [];
+    if (skipped.length === 0) return;
+    const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+    this.warn(
+      `SessionScan of ${instanceId}: ${skipped.length} node(s) listed without a node_id were not scanned ` +
+        `(${names}); their sessions are not in totalSessions`,
+    );
   }
 
   private scanOptions(s: SessionScanInputs): ScanOptions {

@@ -392,6 +392,31 @@ describe("SessionProvider", () => {
     expect(warnings[0]).not.toContain("SK-config-2");
   });
 
+  test("a scan that skipped nodes listed without a node_id warns, naming them", async () => {
+    const warnings: string[] = [];
+    const skippedNodes = [{ name: "proxy-9", role: "redis-proxy", reason: "listed without a node_id" }];
+    const ops: SessionOperations = {
+      scanSessions: async () => snapshot({ skippedNodes }),
+      purgeSessions: async () => report,
+    };
+    const provider = new SessionProvider(
+      "SessionScan",
+      ops,
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    await provider.create({ instanceId: "inst-1" });
+    expect(warnings).toEqual([expect.stringMatching(/inst-1: 1 node\(s\) .*not scanned \(proxy-9\)/)]);
+    const quiet = new SessionProvider(
+      "SessionScan",
+      { ...ops, scanSessions: async () => snapshot() },
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    await quiet.create({ instanceId: "inst-1" });
+    expect(warnings).toHaveLength(1);
+  });
+
   test("read: a scan re-lists without scanning; a purge comes back unchanged and runs nothing", async () => {
     const ops = recorder();
     const scan = new SessionProvider("SessionScan", ops, () => ({}));
