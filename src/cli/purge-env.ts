@@ -6,7 +6,7 @@
  */
 import { ValidationError } from "../api/errors";
 import { validatePurgeOptions } from "../core/purge";
-import type { Engine, PurgeOptions } from "../core/types";
+import type { Engine, PurgeOptions, SessionMatch } from "../core/types";
 import { ENGINES, booleanFrom, checkId, choiceFrom, idListFrom, integerFrom } from "./options";
 
 export const PURGE_ENV = {
@@ -36,6 +36,8 @@ export interface PurgeInputs {
   outsideWindow?: "fail" | "skip";
   verify?: boolean;
   waitTimeoutSeconds?: number;
+  /** The selectors (`--idle-over`, `--client`, …): a selective purge. Flags only, no variable. */
+  match?: SessionMatch;
 }
 
 /** Reads the `DCS_SESSIONS_*` variables that are set and not empty; errors name the variable. */
@@ -91,6 +93,30 @@ const PURGE_FLAGS: Partial<Record<keyof PurgeOptions, string>> = {
   waitTimeoutSeconds: "--wait-timeout",
 };
 
+/** The flag of each field of `match`: the selectors of a selective purge. */
+export const MATCH_FLAGS: Record<keyof SessionMatch, string> = {
+  idleOverSeconds: "--idle-over",
+  clients: "--client",
+  users: "--user",
+  names: "--name",
+  dbs: "--db",
+  cmds: "--cmd",
+};
+
+/**
+ * A problem the core found in `match` (`match.clients[1]: is not …`) said with the flag that gave the value:
+ * `--client "10.0.0.300": is not …`. A problem with `match` as a whole names every selector.
+ */
+function matchError(error: ValidationError, match: SessionMatch | undefined): ValidationError {
+  const [, key, index] = /^match(?:\.(\w+))?(?:\[(\d+)\])?/.exec(error.field) ?? [];
+  const problem = error.message.slice(error.field.length + 2);
+  const flag = key === undefined ? undefined : MATCH_FLAGS[key as keyof SessionMatch];
+  if (flag === undefined) return new ValidationError(Object.values(MATCH_FLAGS).join("/"), problem);
+  const values = match?.[key as keyof SessionMatch];
+  const value = Array.isArray(values) && index !== undefined ? values[Number(index)] : undefined;
+  return new ValidationError(value === undefined ? flag : `${flag} ${JSON.stringify(value)}`, problem);
+}
+
 /**
  * Checks purge options with the core's rules (one target: nodes or every node; min <= max; …) before any
  * remote call, and names the flag and the variable of the field at fault rather than the option's name.
@@ -101,6 +127,7 @@ export function checkPurgeOptions(options: PurgeOptions): void {
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const key = error.field.split(/[.[]/)[0] as keyof PurgeOptions;
+    if (key === "match") throw matchError(error, options.match);
     const flag = PURGE_FLAGS[key];
     if (flag === undefined) throw error;
     const variable = (PURGE_ENV as Partial<Record<string, string>>)[key];
