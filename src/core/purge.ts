@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ApiError, ConnectionError, GuardRefusedError, ValidationError } from "../api/errors";
 import { parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
+import { SessionMatchSchema } from "./match";
 import { resolveTargets, type TargetNode } from "./nodes";
 import {
   DEFAULT_CONCURRENCY,
@@ -24,6 +25,7 @@ import {
 } from "./scan";
 import {
   DEFAULT_TOP_N,
+  MAX_TOP_N,
   type Engine,
   type NodePurge,
   type PurgeOptions,
@@ -48,6 +50,8 @@ export const PurgeInputSchema = z
     maintenanceWindow: MaintenanceWindowSchema.optional(),
     outsideWindow: z.enum(["fail", "skip"]).optional(),
     verify: z.boolean().optional(),
+    match: SessionMatchSchema.optional(),
+    topN: z.number().int({ message: "must be an integer" }).min(0).max(MAX_TOP_N).optional(),
   })
   .superRefine((input, ctx) => {
     if (input.allNodes === true && input.nodeIds !== undefined) {
@@ -61,6 +65,13 @@ export const PurgeInputSchema = z
         code: "custom",
         path: ["nodeIds"],
         message: "is required unless allNodes is true (a purge names its nodes or asks for every node)",
+      });
+    }
+    if (input.match?.users !== undefined && input.engine === "geminidb") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["match", "users"],
+        message: "cannot select GeminiDB sessions: the GeminiDB API lists no user for a session",
       });
     }
     if (
@@ -180,6 +191,7 @@ function messageOf(error: unknown): string {
 /** Kills every session of the chosen nodes, or of the whole instance, behind the guards. */
 export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport> {
   const input = validatePurgeOptions(options);
+  if (input.match !== undefined) throw new Error("selective purge (match): not yet implemented");
   const engine = input.engine ?? "dcs";
   const now = clockOf(options.now);
   const startedAt = now();
