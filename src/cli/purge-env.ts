@@ -38,6 +38,8 @@ export interface PurgeInputs {
   waitTimeoutSeconds?: number;
   /** The selectors (`--idle-over`, `--client`, …): a selective purge. Flags only, no variable. */
   match?: SessionMatch;
+  /** How many matched sessions the report lists (`--top`). */
+  topN?: number;
 }
 
 /** Reads the `DCS_SESSIONS_*` variables that are set and not empty; errors name the variable. */
@@ -91,6 +93,7 @@ const PURGE_FLAGS: Partial<Record<keyof PurgeOptions, string>> = {
   outsideWindow: "--outside-window",
   verify: "--no-verify",
   waitTimeoutSeconds: "--wait-timeout",
+  topN: "--top",
 };
 
 /** The flag of each field of `match`: the selectors of a selective purge. */
@@ -114,7 +117,10 @@ function matchError(error: ValidationError, match: SessionMatch | undefined): Va
   if (flag === undefined) return new ValidationError(Object.values(MATCH_FLAGS).join("/"), problem);
   const values = match?.[key as keyof SessionMatch];
   const value = Array.isArray(values) && index !== undefined ? values[Number(index)] : undefined;
-  return new ValidationError(value === undefined ? flag : `${flag} ${JSON.stringify(value)}`, problem);
+  // The value is named once: the core's message may already quote it.
+  const quoted = value === undefined ? undefined : JSON.stringify(value);
+  const named = quoted === undefined || problem.includes(quoted) ? flag : `${flag} ${quoted}`;
+  return new ValidationError(named, problem);
 }
 
 /**

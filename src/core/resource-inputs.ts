@@ -133,6 +133,7 @@ export const RESOURCE_INPUT_DEFAULTS: Record<ResourceKind, Readonly<Record<strin
     minSessions: 0,
     outsideWindow: "fail",
     verify: true,
+    topN: DEFAULT_TOP_N,
     waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
     alwaysRun: false,
     triggers: [],

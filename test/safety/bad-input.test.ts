@@ -567,6 +567,35 @@ const PULUMI: Row[] = [
     /endpoint/,
     /allowed: an https:\/\/ URL, or http:\/\/ on a loopback address/,
   ],
+  [
+    "Pulumi SessionPurge match.clients with a bad CIDR",
+    () =>
+      pulumiCheck("SessionPurge", {
+        instanceId: "i1",
+        allNodes: true,
+        match: { clients: ["10.0.0.0/33"] },
+      }),
+    /match\.clients\[0\]/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6/,
+  ],
+  [
+    "Pulumi SessionPurge match.idleOverSeconds -1",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: { idleOverSeconds: -1 } }),
+    /match\.idleOverSeconds/,
+    /non-negative integer \(seconds\)/,
+  ],
+  [
+    "Pulumi SessionPurge match empty",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: {} }),
+    /match/,
+    /at least one of idleOverSeconds, clients, users, names, dbs, cmds/,
+  ],
+  [
+    "Pulumi SessionPurge match with an unknown field",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: { ips: ["10.0.0.1"] } }),
+    /match\.ips/,
+    /is not a known field/,
+  ],
 ];
 
 /** The CLI, in process: exit 2. */
@@ -691,6 +720,42 @@ const CLI: Row[] = [
     /HW_SECRET_KEY|secret key/i,
     /printable|allowed|control/i,
   ],
+  [
+    "CLI purge --client not an IP",
+    () => cli(["purge", "i1", "--all-nodes", "--client", "10.0.0.1", "--client", "10.0.0.300"]),
+    /--client: "10\.0\.0\.300"/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6 \[\/0-128\]\)/,
+  ],
+  [
+    "CLI purge --client a CIDR prefix too long for IPv6",
+    () => cli(["purge", "i1", "--node", "n1", "--client", "fd00::/129"]),
+    /--client: "fd00::\/129"/,
+    /not an IP address or CIDR range/,
+  ],
+  [
+    "CLI purge --idle-over -5",
+    () => cli(["purge", "i1", "--all-nodes", "--idle-over", "-5"]),
+    /--idle-over/,
+    /whole number >= 0/,
+  ],
+  [
+    "CLI purge --db x",
+    () => cli(["purge", "i1", "--all-nodes", "--db", "1,x"]),
+    /--db/,
+    /"x" is not a whole number >= 0/,
+  ],
+  [
+    "CLI purge --user empty",
+    () => cli(["purge", "i1", "--all-nodes", "--user", ""]),
+    /--user/,
+    /non-empty string/,
+  ],
+  [
+    "CLI purge --user on GeminiDB",
+    () => cli(["purge", "i1", "--all-nodes", "--engine", "geminidb", "--user", "app"]),
+    /--user/,
+    /GeminiDB API lists no user/,
+  ],
 ];
 
 /** The CDKTF constructs, at construction. */
@@ -774,6 +839,43 @@ const CDKTF: Row[] = [
       ),
     /waitTimeoutSeconds/,
     /allowed: a value > 0/,
+  ],
+  [
+    "CDKTF SessionPurge match.clients with a bad CIDR",
+    () =>
+      construct(
+        (s) =>
+          new PurgeConstruct(s, "purge", {
+            instanceId: "i1",
+            allNodes: true,
+            match: { clients: ["10.0.0.0/8", "10.1.0.0/40"] },
+          }),
+      ),
+    /match\.clients\[1\]/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\]/,
+  ],
+  [
+    "CDKTF SessionPurge match.dbs -1",
+    () =>
+      construct(
+        (s) => new PurgeConstruct(s, "purge", { instanceId: "i1", allNodes: true, match: { dbs: [0, -1] } }),
+      ),
+    /match\.dbs\[1\]/,
+    /non-negative integer \(a database number\)/,
+  ],
+  [
+    "CDKTF SessionPurge match.names with a template",
+    () =>
+      construct(
+        (s) =>
+          new PurgeConstruct(s, "purge", {
+            instanceId: "i1",
+            allNodes: true,
+            match: { names: ["${var.x}"] },
+          }),
+      ),
+    /match\.names\[0\]/,
+    /allowed: plain text/,
   ],
 ];
 

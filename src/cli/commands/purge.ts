@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { DcsSessionsError, ValidationError } from "../../api/errors";
 import { purgeSessions } from "../../core/purge";
+import { DEFAULT_TOP_N, MAX_TOP_N } from "../../core/types";
 import type { PurgeOptions, PurgePlan, SessionMatch } from "../../core/types";
 import { parseWindowSpec } from "../../core/window";
 import type { CliContext } from "../context";
@@ -45,6 +46,7 @@ interface PurgeFlags extends CommonFlags {
   name?: string[];
   db?: number[];
   cmd?: string[];
+  top?: number;
 }
 
 /** The selectors as the core's `match`; undefined when none was given (a purge of whole nodes). */
@@ -78,6 +80,7 @@ function typedInputs(command: Command, instance: string | undefined, flags: Purg
     verify: typed("verify") ? flags.verify : undefined,
     waitTimeoutSeconds: flags.waitTimeout,
     match: matchOf(flags),
+    topN: flags.top,
   };
 }
 
@@ -105,22 +108,20 @@ export function purgeOptionsOf(
     verify: inputs.verify ?? true,
     ...(inputs.waitTimeoutSeconds !== undefined ? { waitTimeoutSeconds: inputs.waitTimeoutSeconds } : {}),
     ...(inputs.match !== undefined ? { match: inputs.match } : {}),
+    ...(inputs.topN !== undefined ? { topN: inputs.topN } : {}),
   };
   checkPurgeOptions(options);
   return options;
 }
 
 /**
- * The question shown before a kill: the instance, the nodes and how many sessions; for a selective purge,
- * how many matched sessions of how many connected.
+ * The question shown before a kill: the instance, the nodes and how many sessions (for a selective purge,
+ * how many matched sessions: the ones the kill closes).
  */
 export function confirmationQuestion(plan: PurgePlan): string {
   const where = plan.allNodes ? "every node" : `node(s) ${plan.nodeIds.join(", ")}`;
-  const what =
-    plan.matchedSessions === undefined
-      ? `${formatCount(plan.sessions)} session(s)`
-      : `${formatCount(plan.matchedSessions)} matched session(s) (of ${formatCount(plan.sessions)} connected)`;
-  return `Kill ${what} on ${where} of ${plan.engine} instance ${plan.instanceId}? Type "yes" to go on: `;
+  const which = plan.match === undefined ? "" : " matched";
+  return `Kill ${formatCount(plan.sessions)}${which} session(s) on ${where} of ${plan.engine} instance ${plan.instanceId}? Type "yes" to go on: `;
 }
 
 /** Reads one answer line from stdin; end of input is a no. */
@@ -174,6 +175,11 @@ export function registerPurge(program: Command, ctx: CliContext): void {
       "select the sessions whose last command is this (repeatable, or a,b)",
       collectList,
     )
+    .option(
+      "--top <n>",
+      `with selectors: how many matched sessions the report lists, 0-${MAX_TOP_N} (default: ${DEFAULT_TOP_N})`,
+      integerArgument(0, MAX_TOP_N),
+    )
     .option("--dry-run", "report what would be killed, kill nothing")
     .option(
       "--max-sessions <n>",
@@ -221,7 +227,8 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --max-sessions 5000 \\",
         '      --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json',
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run --output markdown --report purge.html",
-        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --idle-over 3600 --client 10.20.0.0/16 --dry-run",
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --idle-over 3600 --client 10.20.0.0/16 \\",
+        "      --dry-run",
         "  $ dcs-sessions purge 2f9c1e4a-instance --node 8a3f-node --user reporting --max-sessions 200 --yes",
       ].join("\n"),
     )
