@@ -139,7 +139,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(outputs.before!.value).toBeGreaterThanOrEqual(3);
       expect(outputs.after!.value).toBe(0);
       expect(outputs.purge_nodes!.value).toEqual([
-        { node_id: node0, before: outputs.before!.value, after: 0 },
+        { node_id: node0, before: outputs.before!.value, after: 0, matched: null },
       ]);
       expect(new Date(outputs.purged_at!.value as string).getTime()).not.toBeNaN();
       const firstId = JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources.find(
@@ -242,6 +242,9 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           '    start = "25:00"',
           '    end   = "04:00"',
           "  }",
+          "  match {",
+          '    clients = ["127.0.0.0/8", "10.0.0.0/33"]',
+          "  }",
           "}",
         ].join("\n"),
       );
@@ -264,6 +267,11 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           expect.objectContaining({
             summary: "Invalid maintenance_window.start",
             line: lineOf('start = "25:00"'),
+          }),
+          expect.objectContaining({
+            summary: "Invalid match.clients[1]",
+            line: lineOf("clients = "),
+            detail: expect.stringMatching(/"10\.0\.0\.0\/33" is not an IP address or CIDR range/),
           }),
         ]),
       );
