@@ -532,7 +532,7 @@ describe("purgeSessions on the fake", () => {
     expect(client.calls.filter((c) => c.startsWith("killAllClients"))).toHaveLength(1);
   });
 
-  it("GeminiDB: close every session in one call, or one per node", async () => {
+  it("GeminiDB: close every session node by node (is_all), never with the instance-wide close", async () => {
     const all = withSessions();
     expect(await purge(all, { engine: "geminidb" })).toMatchObject({
       status: "purged",
@@ -542,14 +542,14 @@ describe("purgeSessions on the fake", () => {
     });
     expect(all.calls).toEqual([
       "geminidb.listSessions all",
-      "geminidb.closeSessions all",
+      ...Object.keys(all.state.sessions).map((id) => `geminidb.closeNodeSessions ${id} all`),
       "geminidb.listSessions all",
     ]);
     const some = withSessions();
     await purge(some, { engine: "geminidb", allNodes: undefined, nodeIds: ["proxy-1"] });
     expect(some.calls).toEqual([
       "geminidb.listSessions proxy-1",
-      "geminidb.closeSessions proxy-1",
+      "geminidb.closeNodeSessions proxy-1 all",
       "geminidb.listSessions proxy-1",
     ]);
   });
