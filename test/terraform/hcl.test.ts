@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { startEmulator, type EmulatorHandle } from "../../src/emulator";
 import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
 import { assertBuilt } from "../cli/support";
+import { expectExactlyMatchedClosed, openSelectiveClients, SELECTIVE } from "../support/clients";
 import { describeWithRedis } from "../support/redis";
 import { describeWithTerraform, killsIn, requiredProviders, TerraformWorkspace } from "./support";
 
@@ -275,8 +276,68 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           }),
         ]),
       );
-      for (const d of diagnostics) expect(d.detail).toMatch(/allowed|must/);
+      // Each says what is allowed (the match's client rule lists the forms in parentheses).
+      for (const d of diagnostics) expect(d.detail).toMatch(/allowed|must|\(IPv4 a\.b\.c\.d/);
       expect(await dcs.control.counters()).toEqual({});
+    });
+
+    test("a selective purge: a match block closes exactly the matching sessions, matched_sessions is a number", async () => {
+      const m = SELECTIVE.match;
+      const list = (values: readonly (string | number)[]) =>
+        `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+      const dir = ws.stack(
+        "selective",
+        [
+          requiredProviders(),
+          providerBlock(dcs),
+          'resource "dcssessions_purge" "idle_batch" {',
+          `  instance_id  = "${dcs.instanceId}"`,
+          "  all_nodes    = true",
+          "  max_sessions = 50",
+          "  match {",
+          `    idle_over_seconds = ${m.idleOverSeconds}`,
+          `    clients           = ${list(m.clients)}`,
+          `    users             = ${list(m.users)}`,
+          `    names             = ${list(m.names)}`,
+          `    dbs               = ${list(m.dbs)}`,
+          `    cmds              = ${list(m.cmds)}`,
+          "  }",
+          "}",
+          'output "matched" { value = dcssessions_purge.idle_batch.matched_sessions }',
+          'output "nodes" { value = dcssessions_purge.idle_batch.nodes }',
+          'output "status" { value = dcssessions_purge.idle_batch.status }',
+        ].join("\n"),
+      );
+      const env = envOf(dcs);
+      await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      const clients = await openSelectiveClients([servers.urls[0]!, servers.urls[1]!]);
+      try {
+        await dcs.control.resetCounters();
+        await ws.ok(dir, APPLY, env);
+        await expectExactlyMatchedClosed(clients);
+        const counters = await dcs.control.counters();
+        expect(counters.killAllClients ?? 0).toBe(0);
+        expect(counters.killClients).toBe(2);
+
+        const outputs = JSON.parse((await ws.ok(dir, ["output", "-json"], env)).stdout) as Outputs;
+        expect(outputs.status!.value).toBe("purged");
+        expect(outputs.matched!).toEqual({ sensitive: false, type: "number", value: 3 });
+        const [node0, node1] = dcs.nodeIds as [string, string];
+        expect(
+          (outputs.nodes!.value as Array<{ node_id: string; matched: number }>).map((n) => [
+            n.node_id,
+            n.matched,
+          ]),
+        ).toEqual([
+          [node0, 2],
+          [node1, 1],
+        ]);
+        // Applied, the purge is done: the next plan proposes nothing.
+        expect(await ws.plannedActions(dir, env)).toEqual({});
+        expect(killsIn(await dcs.control.counters())).toBe(2);
+      } finally {
+        clients.closeAll();
+      }
     });
 
     test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan is a no-op, destroy sends nothing", async () => {
