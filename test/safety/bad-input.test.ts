@@ -1,9 +1,9 @@
 /**
  * Bad input (issue 11): a table of bad inputs through every front end — the Pulumi provider's `check` (and the
- * real provider host for a few), the CLI (in process, its exit code), the CDKTF constructs and the programmatic
- * API (`createClient` and each operation, `scanSessions`, `purgeSessions`). Each is refused before any remote
- * call — the emulator every input points at counts no request at all — with a message that names the field
- * and says what is allowed.
+ * real provider host for a few), the CLI (in process, its exit code), the CDKTF constructs, the Terraform
+ * provider's validation (for `match`) and the programmatic API (`createClient` and each operation,
+ * `scanSessions`, `purgeSessions`). Each is refused before any remote call — the emulator every input points
+ * at counts no request at all — with a message that names the field and says what is allowed.
  */
 import { PassThrough } from "node:stream";
 import { App, TerraformStack } from "cdktf";
@@ -17,6 +17,8 @@ import { scanSessions } from "../../src/core/scan";
 import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle } from "../../src/emulator";
 import { SessionProvider } from "../../src/pulumi/provider";
+import { createProvider } from "../../src/terraform/provider";
+import type { ObjectValue } from "../../src/terraform/protocol/values";
 
 let emulator: EmulatorHandle;
 let client: SessionsClient;
@@ -101,6 +103,24 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Re
   expect(stdout).toBe("");
   expect(stderr.trim().split("\n")).toHaveLength(1);
   return { text: stderr };
+}
+
+/**
+ * The Terraform provider's ValidateResourceConfig for `dcssessions_purge` (what `terraform validate` shows):
+ * every attribute present, null when not set, as Terraform sends a configuration.
+ */
+async function terraformValidate(config: Record<string, unknown>): Promise<Refusal> {
+  const purge = createProvider({ env: emulator.env }).resources.dcssessions_purge!;
+  const attributes = Object.fromEntries(Object.keys(purge.schema.attributes).map((name) => [name, null]));
+  const diagnostics = await purge.validate({
+    ...attributes,
+    match: null,
+    maintenance_window: null,
+    ...config,
+  } as ObjectValue);
+  if (diagnostics.length === 0) throw new Error("validate returned no diagnostic");
+  for (const d of diagnostics) expect(d.path?.length).toBeGreaterThan(0);
+  return { text: diagnostics.map((d) => `${d.summary}: ${d.detail ?? ""}`).join("\n") };
 }
 
 /** A construct's constructor. */
@@ -879,7 +899,43 @@ const CDKTF: Row[] = [
   ],
 ];
 
-const ROWS: Row[] = [...API, ...PULUMI, ...CLI, ...CDKTF];
+/** The Terraform provider: a `match` block's bad values, on their attribute paths. */
+const MATCH_ATTRIBUTES = {
+  idle_over_seconds: null,
+  clients: null,
+  users: null,
+  names: null,
+  dbs: null,
+  cmds: null,
+};
+const TERRAFORM: Row[] = [
+  [
+    "Terraform dcssessions_purge match.clients with a bad CIDR",
+    () =>
+      terraformValidate({
+        instance_id: "i1",
+        all_nodes: true,
+        match: { ...MATCH_ATTRIBUTES, clients: ["10.0.0.0/8", "fe80::/200"] },
+      }),
+    /Invalid match\.clients\[1\]/,
+    /"fe80::\/200" is not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6 \[\/0-128\]\)/,
+  ],
+  [
+    "Terraform dcssessions_purge match.dbs with a fraction",
+    () =>
+      terraformValidate({ instance_id: "i1", all_nodes: true, match: { ...MATCH_ATTRIBUTES, dbs: [1.5] } }),
+    /Invalid match\.dbs\[0\]/,
+    /non-negative integer \(a database number\)/,
+  ],
+  [
+    "Terraform dcssessions_purge an empty match block",
+    () => terraformValidate({ instance_id: "i1", all_nodes: true, match: MATCH_ATTRIBUTES }),
+    /Invalid match/,
+    /at least one of idle_over_seconds, clients, users, names, dbs, cmds/,
+  ],
+];
+
+const ROWS: Row[] = [...API, ...PULUMI, ...CLI, ...CDKTF, ...TERRAFORM];
 
 describe("bad input is refused before any remote call, naming the field and what is allowed", () => {
   test("the table holds at least 60 inputs over the four front ends", () => {
