@@ -220,7 +220,7 @@ async function sendKills(
       attempted++;
       const jobId = await request.send();
       if (jobId === undefined) {
-        onProgress?.({ kind: "message", message: `closed ${request.target}` });
+        onProgress?.({ kind: "message", message: `kill sent: ${request.target}` });
       } else {
         onProgress?.({ kind: "kill-sent", jobId, target: request.target });
         jobIds.push(jobId);

@@ -76,7 +76,7 @@ export function fakeClient(state: FakeState): FakeClient {
         return { jobId: `job-${++jobs}` };
       },
       async killClients(_instanceId, request) {
-        record(`killClients ${request.nodeId} ${request.clientAddrs.length}`, "killClients");
+        record(`killClients ${request.nodeId} ${request.clientAddrs.join(",")}`, "killClients");
         const gone = new Set(request.clientAddrs);
         state.sessions[request.nodeId] = (state.sessions[request.nodeId] ?? []).filter(
           (c) => !gone.has(c.peer || c.addr || ""),
@@ -107,7 +107,7 @@ export function fakeClient(state: FakeState): FakeClient {
         return { totalCount: 0, sessions: [] };
       },
       async closeNodeSessions(nodeId, request) {
-        const what = request.isAll ? "all" : String(request.sessionIds.length);
+        const what = request.isAll ? "all" : request.sessionIds.join(",");
         record(`geminidb.closeNodeSessions ${nodeId} ${what}`, "closeNodeSessions");
         const gone = new Set(request.isAll ? [] : request.sessionIds);
         state.sessions[nodeId] = request.isAll

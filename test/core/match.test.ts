@@ -3,6 +3,7 @@
  * mapped IPv6) and the compiled predicate (OR within a field, AND across fields, the idle boundary).
  */
 import { ValidationError } from "../../src/api/errors";
+import { KillClientsBodySchema } from "../../src/api/schemas";
 import {
   SessionMatchSchema,
   compileMatch,
@@ -115,6 +116,25 @@ describe("ipOfSessionAddress", () => {
   it.each([[""], [undefined], ["proxy-7"], ["[::1:6379"], ["10.0.0.1:port"]])("%j has no IP", (addr) => {
     expect(ipOfSessionAddress(addr)).toBeUndefined();
   });
+});
+
+describe("a kill names a peer as the service listed it", () => {
+  it.each([
+    ["10.0.0.1:5000"],
+    ["[::1]:6379"],
+    ["::1:6379"],
+    ["2001:db8::5:52100"],
+    ["::ffff:10.0.0.1:40000"],
+  ])("%s is a valid client_addrs entry", (peer) => {
+    expect(KillClientsBodySchema.safeParse({ node_id: "n-1", client_addrs: [peer] }).success).toBe(true);
+  });
+
+  it.each([["10.0.0.1"], ["::1"], ["10.0.0.1:0"], ["10.0.0.1:70000"], ["256.0.0.1:5000"], ["host:5000"]])(
+    "%s is not",
+    (addr) => {
+      expect(KillClientsBodySchema.safeParse({ node_id: "n-1", client_addrs: [addr] }).success).toBe(false);
+    },
+  );
 });
 
 describe("compileMatch", () => {
