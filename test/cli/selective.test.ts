@@ -56,7 +56,7 @@ describeWithRedis("dcs-sessions purge with selectors, against real redis-server 
   });
 
   afterAll(async () => {
-    clients?.closeAll();
+    await clients?.closeAll();
     await emulator?.close();
     await servers?.stop();
   });
@@ -103,7 +103,7 @@ describeWithRedis("dcs-sessions purge with selectors, against real redis-server 
   });
 
   test("the guards count matched sessions: --max-sessions below the matches refuses and closes none", async () => {
-    clients?.closeAll();
+    await clients?.closeAll();
     clients = await openSelectiveClients([servers.urls[0]!, servers.urls[1]!]);
     await emulator.control.resetCounters();
     const refused = await cli([

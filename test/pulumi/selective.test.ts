@@ -41,7 +41,7 @@ describeWithRedis("a selective SessionPurge through the provider host", () => {
   afterAll(async () => {
     await host?.close();
     project?.remove();
-    clients?.closeAll();
+    await clients?.closeAll();
     await emulator?.close();
     await servers?.stop();
   });
@@ -110,8 +110,8 @@ describeWithRedis("a selective SessionPurge through the provider host", () => {
       matchedSessions: 1,
       match: { names: ["keep-me"] },
     });
-    await keepMe.closedByServer;
-    expect(await Promise.all(others.map((c) => c.ping()))).toEqual(others.map(() => "PONG"));
+    await keepMe.connection.closedByServer;
+    expect(await Promise.all(others.map((c) => c.connection.ping()))).toEqual(others.map(() => "PONG"));
     expect((await counters()).killClients).toBe(1);
   });
 });

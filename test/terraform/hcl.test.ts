@@ -336,7 +336,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
         expect(await ws.plannedActions(dir, env)).toEqual({});
         expect(killsIn(await dcs.control.counters())).toBe(2);
       } finally {
-        clients.closeAll();
+        await clients.closeAll();
       }
     });
 
