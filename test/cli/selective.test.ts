@@ -4,6 +4,7 @@
  * idle and some busy: the dry run's table and JSON list exactly the matching sessions and close none; the
  * purge closes exactly those (kill-chosen, never a kill-all) and every other client still answers PING.
  */
+import { spawnSync } from "node:child_process";
 import { startEmulator, type EmulatorHandle } from "../../src/emulator";
 import { startRedisServers, type RedisServers } from "../../src/testing/redis";
 import {
@@ -14,7 +15,7 @@ import {
   type SelectiveClients,
 } from "../support/clients";
 import { describeWithRedis } from "../support/redis";
-import { assertBuilt, runCliProcess } from "./support";
+import { assertBuilt, CLI_MAIN, runCliProcess, runProcess } from "./support";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output, read by path
 type Json = Record<string, any>;
@@ -121,5 +122,27 @@ describeWithRedis("dcs-sessions purge with selectors, against real redis-server 
     await expectNoneClosed(clients);
     const counters = await emulator.control.counters();
     expect((counters.killClients ?? 0) + (counters.killAllClients ?? 0)).toBe(0);
+  });
+
+  // On a terminal (util-linux `script` gives a PTY; cli.test.ts says how to install it) the question counts
+  // the matched sessions, and a "no" closes nothing.
+  const onTerminal = spawnSync("script", ["--version"]).status === 0 ? test : test.skip;
+  onTerminal("the confirmation on a terminal says how many matched sessions the kill closes", async () => {
+    clients ??= await openSelectiveClients([servers.urls[0]!, servers.urls[1]!]);
+    const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, CLI_MAIN, "purge", emulator.instanceId, "--node", node0]
+      .concat(["--name", "keep-me", "--quiet"])
+      .map(quote)
+      .join(" ");
+    const r = await runProcess("script", ["-qec", command, "/dev/null"], {
+      env: { ...emulator.env, TERM: "xterm" },
+      input: "no\n",
+      timeoutMs: 30_000,
+    });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(
+      `Kill 1 matched session(s) on node(s) ${node0} of dcs instance ${emulator.instanceId}? Type "yes"`,
+    );
+    expect(clients.all.filter((c) => c.connection.isClosed())).toEqual([]);
   });
 });
