@@ -39,11 +39,17 @@ export const ResourceInputsSchema = z.strictObject({
 export type ResourceInputs = z.infer<typeof ResourceInputsSchema>;
 
 const CORE_SCHEMAS = { SessionScan: ScanInputSchema, SessionPurge: PurgeInputSchema } as const;
-/** Core options a resource does not expose: how the provider runs, and `rescan`, which only a refresh sets. */
-const NOT_INPUTS = new Set(["concurrency", "rescan"]);
+/**
+ * Core options a resource does not expose: how the provider runs, `rescan`, which only a refresh sets, and a
+ * purge's `topN`, which sizes the report's list of selected sessions that a state does not keep.
+ */
+const NOT_INPUTS: Record<ResourceKind, ReadonlySet<string>> = {
+  SessionScan: new Set(["concurrency", "rescan"]),
+  SessionPurge: new Set(["concurrency", "rescan", "topN"]),
+};
 
 function coreKeys(kind: ResourceKind): string[] {
-  return Object.keys(CORE_SCHEMAS[kind].shape).filter((key) => !NOT_INPUTS.has(key));
+  return Object.keys(CORE_SCHEMAS[kind].shape).filter((key) => !NOT_INPUTS[kind].has(key));
 }
 
 /** Every input name of a resource kind. */
@@ -133,7 +139,6 @@ export const RESOURCE_INPUT_DEFAULTS: Record<ResourceKind, Readonly<Record<strin
     minSessions: 0,
     outsideWindow: "fail",
     verify: true,
-    topN: DEFAULT_TOP_N,
     waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
     alwaysRun: false,
     triggers: [],
