@@ -146,15 +146,76 @@ export interface MatchableSession {
 /** A test of one field; a session matches when every test of the selection passes. */
 type FieldTest = (session: MatchableSession) => boolean;
 
-function clientTest(ranges: string[]): FieldTest {
+/**
+ * The IPv4 address at the start of `addr` (`a.b.c.d`, then the end or `:port`) as an unsigned 32-bit number;
+ * undefined for anything else. The common case, read without allocating: most peers are IPv4.
+ */
+export function ipv4Prefix(addr: string): number | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < addr.length; i++) {
+    const c = addr.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c === 58 && digits > 0 && dots === 3) {
+      break;
+    } else {
+      return undefined;
+    }
+  }
+  return digits > 0 && dots === 3 ? value * 256 + part : undefined;
+}
+
+/** An IPv4 range as a network number and a mask, both unsigned 32-bit. */
+interface Ipv4Range {
+  network: number;
+  mask: number;
+}
+
+function ipv4Range(range: ClientRange): Ipv4Range {
+  const mask = range.prefix === 0 ? 0 : (0xffffffff << (32 - range.prefix)) >>> 0;
+  return { network: (ipv4Prefix(range.address)! & mask) >>> 0, mask };
+}
+
+/** Whether an IPv6 range shares addresses with the IPv4-mapped block `::ffff:0:0/96`. */
+function overlapsMappedIpv4(range: ClientRange): boolean {
+  const mapped = new BlockList();
+  mapped.addSubnet("::ffff:0:0", 96, "ipv6");
+  if (range.prefix >= 96) return mapped.check(range.address, "ipv6");
+  const wide = new BlockList();
+  wide.addSubnet(range.address, range.prefix, "ipv6");
+  return wide.check("::ffff:0:0", "ipv6");
+}
+
+function clientTest(entries: string[]): FieldTest {
   const list = new BlockList();
-  for (const entry of ranges) {
+  const v4: Ipv4Range[] = [];
+  // An IPv4 peer can match an IPv6 range only through the IPv4-mapped block.
+  let mappedRanges = false;
+  for (const entry of entries) {
     const range = parseClientRange(entry);
     // The schema checked every entry; an entry that slips through unparsed must not widen the selection.
-    if (range) list.addSubnet(range.address, range.prefix, range.family);
+    if (!range) continue;
+    list.addSubnet(range.address, range.prefix, range.family);
+    if (range.family === "ipv4") v4.push(ipv4Range(range));
+    else if (overlapsMappedIpv4(range)) mappedRanges = true;
   }
   return (session) => {
-    const ip = ipOfSessionAddress(clientAddressOf(session));
+    const address = clientAddressOf(session);
+    const v4ip = ipv4Prefix(address);
+    if (v4ip !== undefined) {
+      for (const r of v4) if ((v4ip & r.mask) >>> 0 === r.network) return true;
+      if (!mappedRanges) return false;
+    }
+    const ip = ipOfSessionAddress(address);
     if (ip === undefined) return false;
     // BlockList matches IPv4-mapped IPv6 (`::ffff:10.0.0.1`) against IPv4 ranges and the reverse.
     return list.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
@@ -177,7 +238,6 @@ export function compileMatch(match: SessionMatch): (session: MatchableSession) =
     const over = match.idleOverSeconds;
     tests.push((s) => typeof s.idle === "number" && s.idle > over);
   }
-  if (match.clients !== undefined) tests.push(clientTest(match.clients));
   if (match.users !== undefined) {
     const users = new Set(match.users);
     tests.push((s) => s.user !== undefined && users.has(s.user));
@@ -197,5 +257,7 @@ export function compileMatch(match: SessionMatch): (session: MatchableSession) =
     const cmds = new Set(match.cmds.map((c) => c.toLowerCase()));
     tests.push((s) => s.cmd !== undefined && cmds.has(s.cmd.toLowerCase()));
   }
+  // Last: parsing an address costs more than the other tests, which often decide first.
+  if (match.clients !== undefined) tests.push(clientTest(match.clients));
   return (session) => tests.every((test) => test(session));
 }

@@ -8,6 +8,7 @@ import {
   SessionMatchSchema,
   compileMatch,
   ipOfSessionAddress,
+  ipv4Prefix,
   parseClientRange,
   type MatchableSession,
 } from "../../src/core/match";
@@ -137,6 +138,29 @@ describe("a kill names a peer as the service listed it", () => {
   );
 });
 
+describe("ipv4Prefix", () => {
+  it.each([
+    ["10.0.0.1:5000", 0x0a000001],
+    ["255.255.255.255", 0xffffffff],
+    ["0.0.0.0:1", 0],
+  ])("%s → %d", (addr, value) => {
+    expect(ipv4Prefix(addr)).toBe(value);
+  });
+
+  it.each([
+    ["256.0.0.1:1"],
+    ["10.0.0:1"],
+    ["10.0.0.1.2:1"],
+    ["1000.0.0.1"],
+    ["[::1]:1"],
+    ["::1:6379"],
+    [""],
+    ["10..0.1"],
+  ])("%s is not an IPv4 address", (addr) => {
+    expect(ipv4Prefix(addr)).toBeUndefined();
+  });
+});
+
 describe("compileMatch", () => {
   const session = (fields: MatchableSession): MatchableSession => ({
     peer: "10.0.0.1:5000",
@@ -191,6 +215,22 @@ describe("compileMatch", () => {
     expect(matches({ clients: ["10.0.0.0/8"] }, { peer: "[::ffff:10.0.0.1]:40000" })).toBe(true);
     expect(matches({ clients: ["10.0.0.0/8"] }, { peer: "::ffff:10.0.0.1:40000" })).toBe(true);
     expect(matches({ clients: ["11.0.0.0/8"] }, { peer: "::ffff:10.0.0.1:40000" })).toBe(false);
+  });
+
+  it("matches IPv4 peers against IPv6 ranges only through the IPv4-mapped block", () => {
+    expect(matches({ clients: ["::ffff:10.0.0.0/104"] }, { peer: "10.0.0.5:1" })).toBe(true);
+    expect(matches({ clients: ["::ffff:10.0.0.0/104"] }, { peer: "11.0.0.5:1" })).toBe(false);
+    expect(matches({ clients: ["::/0"] }, { peer: "10.0.0.5:1" })).toBe(true);
+    expect(matches({ clients: ["2001:db8::/32"] }, { peer: "10.0.0.5:1" })).toBe(false);
+  });
+
+  it("reads IPv4 ranges at their bounds", () => {
+    expect(matches({ clients: ["128.0.0.0/1"] }, { peer: "200.1.1.1:5" })).toBe(true);
+    expect(matches({ clients: ["128.0.0.0/1"] }, { peer: "100.1.1.1:5" })).toBe(false);
+    expect(matches({ clients: ["255.255.255.255"] }, { peer: "255.255.255.255:5" })).toBe(true);
+    expect(matches({ clients: ["10.0.0.1/8"] }, { peer: "10.200.0.1:5" })).toBe(true);
+    expect(matches({ clients: ["10.0.0.0/31"] }, { peer: "10.0.0.1:5" })).toBe(true);
+    expect(matches({ clients: ["10.0.0.0/31"] }, { peer: "10.0.0.2:5" })).toBe(false);
   });
 
   it("ORs the values of one field", () => {
