@@ -270,7 +270,7 @@ function selectedTable(r: PurgeReport): string {
   const cell = (v: string) => `<td><code>${escapeHtml(v)}</code></td>`;
   const rows = selected.map(
     (t) =>
-      `<tr data-idle="${t.idle}">${cell(t.nodeId)}${cell(t.peer)}${cell(t.user)}${cell(t.name)}${cell(String(t.db))}${cell(t.cmd)}` +
+      `<tr data-idle="${t.idle}">${cell(t.nodeId)}${cell(t.peer)}${cell(t.user)}${cell(t.name)}${cell(t.db)}${cell(t.cmd)}` +
       `<td class="n">${formatDuration(t.idle)}</td></tr>`,
   );
   const title =

@@ -206,15 +206,7 @@ function renderSelected(r: PurgeReport, style: Style): string[] {
             { header: "CMD" },
             { header: "IDLE", align: "right" },
           ],
-          selected.map((t) => [
-            t.nodeId,
-            t.peer,
-            t.user,
-            t.name,
-            String(t.db),
-            t.cmd,
-            formatDuration(t.idle),
-          ]),
+          selected.map((t) => [t.nodeId, t.peer, t.user, t.name, t.db, t.cmd, formatDuration(t.idle)]),
           style,
         ),
   ];

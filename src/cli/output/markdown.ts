@@ -235,7 +235,7 @@ function selectedSection(r: PurgeReport): string[] {
         codeCell(t.peer),
         codeCell(t.user),
         codeCell(t.name),
-        codeCell(String(t.db)),
+        codeCell(t.db),
         codeCell(t.cmd),
         formatDuration(t.idle),
       ]),
