@@ -93,6 +93,16 @@ const sessionOf = (name: string, extra: Partial<ClientSetup> = {}): ClientSetup 
   ...extra,
 });
 
+/** A match with every field, as the scenario writes it (read-only lists). */
+export interface MatchValues {
+  readonly idleOverSeconds: number;
+  readonly clients: readonly string[];
+  readonly users: readonly string[];
+  readonly names: readonly string[];
+  readonly dbs: readonly number[];
+  readonly cmds: readonly string[];
+}
+
 /**
  * One selective purge for every front end: a match with all six fields, and clients on two nodes of which
  * exactly three match. Every other client differs from a match in ONE field only, so each field is shown

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { startEmulator, type EmulatorHandle } from "../../src/emulator";
 import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
 import { assertBuilt } from "../cli/support";
-import { expectExactlyMatchedClosed, openSelectiveClients, SELECTIVE } from "../support/clients";
+import {
+  expectExactlyMatchedClosed,
+  openSelectiveClients,
+  SELECTIVE,
+  type MatchValues,
+} from "../support/clients";
 import { describeWithRedis } from "../support/redis";
 import { describeWithTerraform, killsIn, requiredProviders, TerraformWorkspace } from "./support";
 
@@ -282,11 +287,9 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
     });
 
     test("a selective purge: a match block closes exactly the matching sessions, matched_sessions is a number", async () => {
-      const m = SELECTIVE.match;
       const list = (values: readonly (string | number)[]) =>
         `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
-      const dir = ws.stack(
-        "selective",
+      const hcl = (m: MatchValues) =>
         [
           requiredProviders(),
           providerBlock(dcs),
@@ -306,8 +309,9 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           'output "matched" { value = dcssessions_purge.idle_batch.matched_sessions }',
           'output "nodes" { value = dcssessions_purge.idle_batch.nodes }',
           'output "status" { value = dcssessions_purge.idle_batch.status }',
-        ].join("\n"),
-      );
+        ].join("\n");
+      const m = SELECTIVE.match;
+      const dir = ws.stack("selective", hcl(m));
       const env = envOf(dcs);
       await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
       const clients = await openSelectiveClients([servers.urls[0]!, servers.urls[1]!]);
@@ -332,9 +336,22 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           [node0, 2],
           [node1, 1],
         ]);
-        // Applied, the purge is done: the next plan proposes nothing.
+        // Applied, the purge is done: the next plan proposes nothing. The same selection written in another
+        // order is recorded in place (Terraform lists keep their order) and calls nothing; another selection
+        // is another purge (a replacement).
         expect(await ws.plannedActions(dir, env)).toEqual({});
-        expect(killsIn(await dcs.control.counters())).toBe(2);
+        const reversed = <T>(values: readonly T[]) => [...values].reverse();
+        ws.stack(
+          "selective",
+          hcl({ ...m, names: reversed(m.names), dbs: reversed(m.dbs), cmds: ["get", "PING"] }),
+        );
+        expect(await ws.plannedActions(dir, env)).toEqual({ "dcssessions_purge.idle_batch": "update" });
+        await dcs.control.resetCounters();
+        await ws.ok(dir, APPLY, env);
+        expect(await dcs.control.counters()).toEqual({});
+        ws.stack("selective", hcl({ ...m, idleOverSeconds: 3600 }));
+        expect(await ws.plannedActions(dir, env)).toEqual({ "dcssessions_purge.idle_batch": "replace" });
+        expect(await dcs.control.counters()).toEqual({}); // a plan kills nothing
       } finally {
         await clients.closeAll();
       }
