@@ -5,6 +5,8 @@
 import { loadCore } from "./core";
 import { createProvider } from "./provider";
 import { PluginStartError, servePlugin, type RunningPlugin } from "./protocol/server";
+import { warmUpCodecs } from "./protocol/services";
+import { loadMsgpack } from "./protocol/values";
 
 export async function main(): Promise<number> {
   // Terraform's Ctrl-C reaches the whole process group; Terraform then asks us to stop over gRPC.
@@ -16,7 +18,12 @@ export async function main(): Promise<number> {
   process.once("SIGHUP", onSignal);
   try {
     plugin = await servePlugin(createProvider());
-    void loadCore(); // the handshake is out: load the core while Terraform connects
+    // The handshake is out: load the message codecs and the core while Terraform connects.
+    setImmediate(() => {
+      warmUpCodecs();
+      loadMsgpack();
+      void loadCore();
+    });
     await plugin.stopped;
     return 0;
   } catch (error) {

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { createServerCertificate, parseCertificate } from "./certificate";
 import { blockType, schemaMessage } from "./schema";
+import { serviceDefinition } from "./services";
 import type { Diagnostic, PathStep, ProviderDefinition } from "./types";
 import { decodeValue, encodeValue, type ObjectValue } from "./values";
 
@@ -26,21 +26,10 @@ type Json = Record<string, unknown>;
 type Unary = (request: Json) => Promise<Json> | Json;
 
 function loadServices() {
-  const definition = loadSync([join(__dirname, "tfplugin6.proto"), join(__dirname, "plugin.proto")], {
-    keepCase: true,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-  });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    tfplugin6: { Provider: grpc.ServiceClientConstructor };
-    plugin: { GRPCController: grpc.ServiceClientConstructor; GRPCStdio: grpc.ServiceClientConstructor };
-  };
   return {
-    provider: loaded.tfplugin6.Provider.service,
-    controller: loaded.plugin.GRPCController.service,
-    stdio: loaded.plugin.GRPCStdio.service,
+    provider: serviceDefinition("tfplugin6", "Provider"),
+    controller: serviceDefinition("plugin", "GRPCController"),
+    stdio: serviceDefinition("plugin", "GRPCStdio"),
   };
 }
 
