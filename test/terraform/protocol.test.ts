@@ -5,9 +5,12 @@
  */
 import { X509Certificate } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createProvider, PROVIDER_SCHEMA } from "../../src/terraform/provider";
+import { assertBuilt, CHECKOUT } from "../cli/support";
 import { createServerCertificate } from "../../src/terraform/protocol/certificate";
 import descriptors from "../../src/terraform/protocol/descriptors.json";
 import { blockType, schemaMessage, type BlockSpec } from "../../src/terraform/protocol/schema";
@@ -307,6 +310,55 @@ describe("the plugin over mTLS on its unix socket", () => {
     } finally {
       for (const c of clients) c.close();
       await plugin.stop();
+    }
+  });
+
+  test("the built executable as Terraform starts it: a connection made at once waits for grpc-js, Shutdown ends the process with its directory", async () => {
+    assertBuilt();
+    const terraform = createServerCertificate();
+    const child = spawn(process.execPath, [join(CHECKOUT, "dist", "terraform", "main.js")], {
+      env: {
+        PATH: process.env.PATH,
+        [MAGIC_COOKIE_KEY]: MAGIC_COOKIE_VALUE,
+        PLUGIN_PROTOCOL_VERSIONS: "6",
+        PLUGIN_CLIENT_CERT: terraform.certPem,
+        PLUGIN_UNIX_SOCKET_DIR: tmpdir(),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const clients: grpc.Client[] = [];
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+        child.on("error", reject);
+        child.on("close", () => reject(new Error(`exited before the handshake: ${out}`)));
+      });
+      const [, , , address, , der] = line.trimEnd().split("|");
+      // Connected as soon as the line is read, while the provider is still loading grpc-js.
+      const provider = client(Provider, address!, der!, terraform);
+      const controller = client(Controller, address!, der!, terraform);
+      clients.push(provider, controller);
+      const schema = await new Promise<{ provider?: { block?: unknown } }>((resolve, reject) =>
+        (provider as unknown as { GetProviderSchema: GetSchema }).GetProviderSchema({}, (error, response) =>
+          error ? reject(error) : resolve(response!),
+        ),
+      );
+      expect(schema.provider?.block).toEqual(expect.objectContaining({ attributes: expect.any(Array) }));
+      await new Promise<void>((resolve, reject) =>
+        (controller as unknown as { Shutdown: GetSchema }).Shutdown({}, (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+      expect(await exited).toBe(0);
+      expect(existsSync(dirname(address!))).toBe(false);
+    } finally {
+      for (const c of clients) c.close();
+      child.kill("SIGKILL");
     }
   });
 });
