@@ -80,8 +80,17 @@ export function toJob(job: JobResponse, requestedId: string): Job {
   };
 }
 
+type ListQuery = z.output<typeof ListClientsQuerySchema>;
+type ListAllSettings = z.output<typeof ListAllSettingsSchema>;
+type WaitSettings = z.output<typeof WaitSettingsSchema>;
+type JobFallback = NonNullable<WaitForJobOptions["fallback"]>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Inputs: each request validated and turned into wire names before any request is sent
+// ---------------------------------------------------------------------------------------------------------
+
 /** Validates a list request and returns its query in wire names. */
-function listQuery(request: ListClientsOptions) {
+function listQuery(request: ListClientsOptions): ListQuery {
   const r = checkFields(request, "request", LIST_FIELDS);
   return checkWire(
     ListClientsQuerySchema,
@@ -89,6 +98,218 @@ function listQuery(request: ListClientsOptions) {
     FIELD_NAMES,
   );
 }
+
+/** Validates a whole-list request: its base query (no offset) and its paging settings. */
+function listAllInput(request: ListAllClientsOptions): { base: ListQuery; settings: ListAllSettings } {
+  const r = checkFields(request, "request", [
+    ...LIST_FIELDS.filter((f) => f !== "offset" && f !== "limit"),
+    "pageSize",
+    "concurrency",
+    "onFirstPage",
+  ]);
+  const settings = parseInput(ListAllSettingsSchema, {
+    pageSize: r.pageSize ?? LIST_ALL_DEFAULTS.pageSize,
+    concurrency: r.concurrency ?? LIST_ALL_DEFAULTS.concurrency,
+  });
+  const base = listQuery({
+    nodeId: request.nodeId,
+    addr: request.addr,
+    sort: request.sort,
+    order: request.order,
+    limit: settings.pageSize,
+  });
+  return { base, settings };
+}
+
+function scanBody(request: { nodeId: string; cleanCache?: boolean }) {
+  const r = checkFields(request, "request", ["nodeId", "cleanCache"]);
+  return checkWire(ScanClientsBodySchema, { node_id: r.nodeId, clean_cache: r.cleanCache }, FIELD_NAMES);
+}
+
+/** One node or every node, never both: said in the caller's words before the wire schema speaks. */
+function killAllBody(target: KillAllTarget) {
+  const t = checkFields(target, "target", ["nodeId", "allNodes"]);
+  if (t.allNodes !== undefined && t.allNodes !== true) {
+    throw new ValidationError("allNodes", "must be true when given", "true, or leave it out and give nodeId");
+  }
+  if (t.allNodes === true && t.nodeId !== undefined) {
+    throw new ValidationError(
+      "nodeId",
+      "cannot be given with allNodes: true (one node or every node, not both)",
+      "either { nodeId } or { allNodes: true }",
+    );
+  }
+  return checkWire(
+    KillAllBodySchema,
+    { node_id: t.nodeId, kill_all_nodes: t.allNodes === true ? true : undefined },
+    FIELD_NAMES,
+  );
+}
+
+function killClientsBody(request: { nodeId: string; clientAddrs: string[] }) {
+  const r = checkFields(request, "request", ["nodeId", "clientAddrs"]);
+  return checkWire(KillClientsBodySchema, { node_id: r.nodeId, client_addrs: r.clientAddrs }, FIELD_NAMES);
+}
+
+function waitSettings(options: WaitForJobOptions): WaitSettings {
+  const settings = parseInput(WaitSettingsSchema, {
+    timeoutMs: options.timeoutMs ?? WAIT_DEFAULTS.timeoutMs,
+    initialIntervalMs: options.initialIntervalMs ?? WAIT_DEFAULTS.initialIntervalMs,
+    maxIntervalMs: options.maxIntervalMs ?? WAIT_DEFAULTS.maxIntervalMs,
+  });
+  const { fallback } = options;
+  if (fallback) {
+    checkId(fallback.instanceId, "fallback.instanceId");
+    checkId(fallback.nodeId, "fallback.nodeId");
+    if (!(fallback.since instanceof Date) || Number.isNaN(fallback.since.getTime())) {
+      throw new ValidationError("fallback.since", "must be a valid Date", "a Date");
+    }
+  }
+  return settings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Paging: every page of a node's list, in order, a few fetched ahead
+// ---------------------------------------------------------------------------------------------------------
+
+/** Sends one validated list request. */
+async function fetchPage(
+  transport: Transport,
+  instanceId: string,
+  query: ListQuery,
+  options?: CallOptions,
+): Promise<ClientPage> {
+  const res = await transport.send({
+    operation: "listClients",
+    params: { instance_id: instanceId },
+    query,
+    options,
+  });
+  const body = decodeResponse(ListClientsResponseSchema, res);
+  return {
+    time: body.time ?? "",
+    clients: body.clients,
+    count: body.count ?? (query.offset ?? 0) + body.clients.length,
+  };
+}
+
+/**
+ * Every session of every page, in order. Later pages are requested while earlier ones are consumed, but never
+ * more than `concurrency` pages are held at once (in flight or waiting to be yielded).
+ */
+async function* sessionsInOrder(
+  transport: Transport,
+  instanceId: string,
+  base: ListQuery,
+  settings: ListAllSettings,
+  onFirstPage: ListAllClientsOptions["onFirstPage"],
+  options?: CallOptions,
+): AsyncGenerator<ClientInfo> {
+  const { pageSize, concurrency } = settings;
+  const stop = new AbortController();
+  const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const callOptions = { ...options, signal };
+  const pageAt = (index: number): Promise<ClientPage> =>
+    fetchPage(transport, instanceId, { ...base, offset: index * pageSize }, callOptions);
+  const first = await pageAt(0);
+  onFirstPage?.({ time: first.time, count: first.count });
+  const pageCount = Math.ceil(first.count / pageSize);
+  const queue: Promise<ClientPage>[] = [];
+  let next = 1;
+  try {
+    let page = first;
+    let yielded = 0;
+    for (;;) {
+      // The page being yielded counts as held, so up to `concurrency - 1` more are fetched meanwhile.
+      while (queue.length < concurrency - 1 && next < pageCount) {
+        const pending = pageAt(next++);
+        // Awaited in order below; this only keeps a failure of a later page from going unhandled meanwhile.
+        pending.catch(() => undefined);
+        queue.push(pending);
+      }
+      for (const client of page.clients) {
+        if (yielded >= first.count) return;
+        yielded++;
+        yield client;
+      }
+      // The cache can answer an empty page before `count` is reached: there is nothing more to read.
+      if (page.clients.length === 0 || yielded >= first.count) return;
+      if (queue.length === 0 && next < pageCount) queue.push(pageAt(next++));
+      const head = queue.shift();
+      if (!head) return;
+      page = await head;
+    }
+  } finally {
+    // Stopped early (break, error, empty page): pages still in flight are not needed.
+    if (queue.length > 0) stop.abort();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Waiting: poll a job, or the list's data time when the job API does not know the job
+// ---------------------------------------------------------------------------------------------------------
+
+/** Polls a check with a doubling delay until it returns a result; a TimeoutError once the time is up. */
+function makePoller(settings: WaitSettings, jobId: string, signal: AbortSignal | undefined) {
+  const giveUpAt = Date.now() + settings.timeoutMs;
+  let delay = settings.initialIntervalMs;
+  let last = "not seen yet";
+  return {
+    /** What the job was last seen as, for the timeout's message. */
+    report: (state: string) => {
+      last = state;
+    },
+    async poll<T>(check: () => Promise<T | undefined>): Promise<T> {
+      for (;;) {
+        const done = await check();
+        if (done !== undefined) return done;
+        const left = giveUpAt - Date.now();
+        if (left <= 0)
+          throw new TimeoutError("waitForJob", settings.timeoutMs, `job ${jobId} is still ${last}`);
+        await sleep(Math.min(delay, left), signal);
+        delay = Math.min(delay * 2, settings.maxIntervalMs);
+      }
+    },
+  };
+}
+
+type Poller = ReturnType<typeof makePoller>;
+
+/** One look at a job: the job once it succeeded, undefined while it runs, a JobFailedError if it failed. */
+function jobOutcome(job: Job, id: string): Job | undefined {
+  if (job.status === "FAIL") throw new JobFailedError(id, job.failReason);
+  return job.status === "SUCCESS" ? job : undefined;
+}
+
+/** The job API does not know this id: the scan is done once the list's data time reaches its start. */
+async function waitForListTime(
+  listPage: (fallback: JobFallback, options: CallOptions) => Promise<ClientPage>,
+  id: string,
+  fallback: JobFallback,
+  poller: Poller,
+  callOptions: CallOptions,
+): Promise<Job> {
+  const since = fallback.since.getTime();
+  poller.report("unknown to the job API, and the session list is older than the scan");
+  return poller.poll(async () => {
+    let page: ClientPage;
+    try {
+      page = await listPage(fallback, callOptions);
+    } catch (error) {
+      // Before the first scan lands the list answers 500: not ready yet.
+      if (error instanceof ApiError && error.status === 500) return undefined;
+      throw error;
+    }
+    const time = Date.parse(page.time);
+    return Number.isNaN(time) || time < since
+      ? undefined
+      : { jobId: id, status: "SUCCESS" as const, endTime: page.time };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The operations
+// ---------------------------------------------------------------------------------------------------------
 
 export function createDcsApi(transport: Transport): DcsApi {
   async function listNodes(instanceId: string, options?: CallOptions) {
@@ -108,12 +329,7 @@ export function createDcsApi(transport: Transport): DcsApi {
     options?: CallOptions,
   ) {
     const id = checkId(instanceId, "instanceId");
-    const r = checkFields(request, "request", ["nodeId", "cleanCache"]);
-    const body = checkWire(
-      ScanClientsBodySchema,
-      { node_id: r.nodeId, clean_cache: r.cleanCache },
-      FIELD_NAMES,
-    );
+    const body = scanBody(request);
     const res = await transport.send({
       operation: "scanClients",
       params: { instance_id: id },
@@ -123,29 +339,9 @@ export function createDcsApi(transport: Transport): DcsApi {
     return { jobId: decodeResponse(JobIdResponseSchema, res).job_id };
   }
 
-  /** Sends one validated list request. */
-  async function fetchPage(
-    instanceId: string,
-    query: z.output<typeof ListClientsQuerySchema>,
-    options?: CallOptions,
-  ): Promise<ClientPage> {
-    const res = await transport.send({
-      operation: "listClients",
-      params: { instance_id: instanceId },
-      query,
-      options,
-    });
-    const body = decodeResponse(ListClientsResponseSchema, res);
-    return {
-      time: body.time ?? "",
-      clients: body.clients,
-      count: body.count ?? (query.offset ?? 0) + body.clients.length,
-    };
-  }
-
   async function listClients(instanceId: string, request: ListClientsOptions, options?: CallOptions) {
     const id = checkId(instanceId, "instanceId");
-    return fetchPage(id, listQuery(request), options);
+    return fetchPage(transport, id, listQuery(request), options);
   }
 
   function listAllClients(
@@ -155,102 +351,16 @@ export function createDcsApi(transport: Transport): DcsApi {
   ): AsyncIterable<ClientInfo> {
     // Checked now, so that bad input fails at the call rather than at the first iteration.
     const id = checkId(instanceId, "instanceId");
-    const r = checkFields(request, "request", [
-      ...LIST_FIELDS.filter((f) => f !== "offset" && f !== "limit"),
-      "pageSize",
-      "concurrency",
-      "onFirstPage",
-    ]);
-    const settings = parseInput(ListAllSettingsSchema, {
-      pageSize: r.pageSize ?? LIST_ALL_DEFAULTS.pageSize,
-      concurrency: r.concurrency ?? LIST_ALL_DEFAULTS.concurrency,
-    });
+    const { base, settings } = listAllInput(request);
     const { onFirstPage } = request;
-    const base = listQuery({
-      nodeId: request.nodeId,
-      addr: request.addr,
-      sort: request.sort,
-      order: request.order,
-      limit: settings.pageSize,
-    });
-    return { [Symbol.asyncIterator]: () => pages(id, base, settings, onFirstPage, options) };
-  }
-
-  /**
-   * Every page in order. Later pages are requested while earlier ones are consumed, but never more than
-   * `concurrency` pages are held at once (in flight or waiting to be yielded).
-   */
-  async function* pages(
-    instanceId: string,
-    base: z.output<typeof ListClientsQuerySchema>,
-    settings: z.output<typeof ListAllSettingsSchema>,
-    onFirstPage: ListAllClientsOptions["onFirstPage"],
-    options?: CallOptions,
-  ): AsyncGenerator<ClientInfo> {
-    const { pageSize, concurrency } = settings;
-    const stop = new AbortController();
-    const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    const callOptions = { ...options, signal };
-    const first = await fetchPage(instanceId, { ...base, offset: 0 }, callOptions);
-    onFirstPage?.({ time: first.time, count: first.count });
-    const pageCount = Math.ceil(first.count / pageSize);
-    const queue: Promise<ClientPage>[] = [];
-    let next = 1;
-    try {
-      let page = first;
-      let yielded = 0;
-      for (;;) {
-        // The page being yielded counts as held, so up to `concurrency - 1` more are fetched meanwhile.
-        while (queue.length < concurrency - 1 && next < pageCount) {
-          const pending = fetchPage(instanceId, { ...base, offset: next * pageSize }, callOptions);
-          // Awaited in order below; this only keeps a failure of a later page from going unhandled meanwhile.
-          pending.catch(() => undefined);
-          queue.push(pending);
-          next++;
-        }
-        for (const client of page.clients) {
-          if (yielded >= first.count) return;
-          yielded++;
-          yield client;
-        }
-        // The cache can answer an empty page before `count` is reached: there is nothing more to read.
-        if (page.clients.length === 0 || yielded >= first.count) return;
-        if (queue.length === 0 && next < pageCount) {
-          queue.push(fetchPage(instanceId, { ...base, offset: next * pageSize }, callOptions));
-          next++;
-        }
-        const head = queue.shift();
-        if (!head) return;
-        page = await head;
-      }
-    } finally {
-      // Stopped early (break, error, empty page): pages still in flight are not needed.
-      if (queue.length > 0) stop.abort();
-    }
+    return {
+      [Symbol.asyncIterator]: () => sessionsInOrder(transport, id, base, settings, onFirstPage, options),
+    };
   }
 
   async function killAllClients(instanceId: string, target: KillAllTarget, options?: CallOptions) {
     const id = checkId(instanceId, "instanceId");
-    const t = checkFields(target, "target", ["nodeId", "allNodes"]);
-    if (t.allNodes !== undefined && t.allNodes !== true) {
-      throw new ValidationError(
-        "allNodes",
-        "must be true when given",
-        "true, or leave it out and give nodeId",
-      );
-    }
-    if (t.allNodes === true && t.nodeId !== undefined) {
-      throw new ValidationError(
-        "nodeId",
-        "cannot be given with allNodes: true (one node or every node, not both)",
-        "either { nodeId } or { allNodes: true }",
-      );
-    }
-    const body = checkWire(
-      KillAllBodySchema,
-      { node_id: t.nodeId, kill_all_nodes: t.allNodes === true ? true : undefined },
-      FIELD_NAMES,
-    );
+    const body = killAllBody(target);
     const res = await transport.send({
       operation: "killAllClients",
       params: { instance_id: id },
@@ -266,12 +376,7 @@ export function createDcsApi(transport: Transport): DcsApi {
     options?: CallOptions,
   ) {
     const id = checkId(instanceId, "instanceId");
-    const r = checkFields(request, "request", ["nodeId", "clientAddrs"]);
-    const body = checkWire(
-      KillClientsBodySchema,
-      { node_id: r.nodeId, client_addrs: r.clientAddrs },
-      FIELD_NAMES,
-    );
+    const body = killClientsBody(request);
     await transport.send({ operation: "killClients", params: { instance_id: id }, body, options });
   }
 
@@ -283,71 +388,22 @@ export function createDcsApi(transport: Transport): DcsApi {
 
   async function waitForJob(jobId: string, options: WaitForJobOptions = {}): Promise<Job> {
     const id = checkId(jobId, "jobId");
+    const settings = waitSettings(options);
     const { signal, deadlineMs, fallback } = options;
-    const settings = parseInput(WaitSettingsSchema, {
-      timeoutMs: options.timeoutMs ?? WAIT_DEFAULTS.timeoutMs,
-      initialIntervalMs: options.initialIntervalMs ?? WAIT_DEFAULTS.initialIntervalMs,
-      maxIntervalMs: options.maxIntervalMs ?? WAIT_DEFAULTS.maxIntervalMs,
-    });
-    if (fallback) {
-      checkId(fallback.instanceId, "fallback.instanceId");
-      checkId(fallback.nodeId, "fallback.nodeId");
-      if (!(fallback.since instanceof Date) || Number.isNaN(fallback.since.getTime())) {
-        throw new ValidationError("fallback.since", "must be a valid Date", "a Date");
-      }
-    }
     const callOptions: CallOptions = { signal, deadlineMs };
-    const giveUpAt = Date.now() + settings.timeoutMs;
-    let delay = settings.initialIntervalMs;
-    let last = "not seen yet";
-    /** Polls `check` until it returns a result; a TimeoutError once the time is up. */
-    const poll = async <T>(check: () => Promise<T | undefined>): Promise<T> => {
-      for (;;) {
-        const done = await check();
-        if (done !== undefined) return done;
-        const left = giveUpAt - Date.now();
-        if (left <= 0) throw new TimeoutError("waitForJob", settings.timeoutMs, `job ${id} is still ${last}`);
-        await sleep(Math.min(delay, left), signal);
-        delay = Math.min(delay * 2, settings.maxIntervalMs);
-      }
-    };
+    const poller = makePoller(settings, id, signal);
     try {
-      return await poll(async () => {
+      return await poller.poll(async () => {
         const job = await showJob(id, callOptions);
-        last = job.status;
-        if (job.status === "FAIL") throw new JobFailedError(id, job.failReason);
-        return job.status === "SUCCESS" ? job : undefined;
+        poller.report(job.status);
+        return jobOutcome(job, id);
       });
     } catch (error) {
       if (!(fallback && error instanceof ApiError && error.status === 404)) throw error;
-      return waitForListTime(id, fallback, poll, callOptions, (state) => (last = state));
+      const latestPage = (f: JobFallback, call: CallOptions) =>
+        listClients(f.instanceId, { nodeId: f.nodeId, limit: 1 }, call);
+      return waitForListTime(latestPage, id, fallback, poller, callOptions);
     }
-  }
-
-  /** The job API does not know this id: the scan is done once the list's data time reaches its start. */
-  async function waitForListTime(
-    id: string,
-    fallback: NonNullable<WaitForJobOptions["fallback"]>,
-    poll: <T>(check: () => Promise<T | undefined>) => Promise<T>,
-    callOptions: CallOptions,
-    report: (state: string) => void,
-  ): Promise<Job> {
-    const since = fallback.since.getTime();
-    report("unknown to the job API, and the session list is older than the scan");
-    return poll(async () => {
-      let page: ClientPage;
-      try {
-        page = await listClients(fallback.instanceId, { nodeId: fallback.nodeId, limit: 1 }, callOptions);
-      } catch (error) {
-        // Before the first scan lands the list answers 500: not ready yet.
-        if (error instanceof ApiError && error.status === 500) return undefined;
-        throw error;
-      }
-      const time = Date.parse(page.time);
-      return Number.isNaN(time) || time < since
-        ? undefined
-        : { jobId: id, status: "SUCCESS" as const, endTime: page.time };
-    });
   }
 
   return {

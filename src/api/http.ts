@@ -208,6 +208,219 @@ export function decodeResponse<S extends z.ZodType>(schema: S, response: ApiResp
   });
 }
 
+/** One operation made ready to send: what every attempt of it shares. */
+export interface PreparedCall {
+  operation: OperationName;
+  method: string;
+  /** The path without the query, as errors and logs show it. */
+  path: string;
+  url: URL;
+  /** The JSON body, or "" for none. */
+  body: string;
+  /** From `REPEATABLE`: whether it may be sent again once it may have reached the server. */
+  repeatable: boolean;
+}
+
+/** Step 1, build the request: method, URL with path parameters and query, JSON body. */
+export function prepareCall(
+  settings: Pick<TransportSettings, "projectId" | "endpoints">,
+  request: ApiRequest,
+): PreparedCall {
+  const { operation } = request;
+  const { method, path: template } = OPERATIONS[operation];
+  const base = new URL(
+    operation.startsWith("geminidb") ? settings.endpoints.geminidb : settings.endpoints.dcs,
+  );
+  const path = fillPath(template, { ...request.params, project_id: settings.projectId });
+  const query = buildQuery(request.query);
+  const url = new URL(`${base.origin}${base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`);
+  const body = request.body === undefined ? "" : JSON.stringify(request.body);
+  return { operation, method, path, url, body, repeatable: REPEATABLE[operation] };
+}
+
+/**
+ * Step 2, sign: the headers of one attempt, signed afresh each time so that `X-Sdk-Date` stays current.
+ * `extraSecrets`: the signature and the Authorization value, to be masked wherever they might show.
+ */
+export function signedHeaders(
+  call: PreparedCall,
+  settings: Pick<TransportSettings, "projectId" | "credentials" | "now">,
+): { headers: Record<string, string>; extraSecrets: string[] } {
+  const { credentials } = settings;
+  const headers: Record<string, string> = {
+    host: call.url.host,
+    "x-project-id": settings.projectId,
+    "user-agent": USER_AGENT,
+    accept: "application/json",
+  };
+  if (call.body) headers["content-type"] = "application/json";
+  if (credentials.kind === "token") {
+    headers["x-auth-token"] = credentials.authToken;
+    return { headers, extraSecrets: [] };
+  }
+  const signed = signRequest(
+    { method: call.method, url: call.url.toString(), headers: { ...headers }, body: call.body },
+    credentials,
+    settings.now(),
+  );
+  const extraSecrets: string[] = [];
+  for (const [name, value] of Object.entries(signed)) {
+    headers[name.toLowerCase()] = value;
+    if (name.toLowerCase() === "authorization")
+      extraSecrets.push(value, ...(/Signature=([0-9A-Fa-f]+)/.exec(value)?.slice(1) ?? []));
+  }
+  return { headers, extraSecrets };
+}
+
+/** A scrubber for one attempt: the client's secrets and this attempt's signature, masked. */
+function scrubberFor(secrets: ReadonlyArray<string | undefined>): Scrub {
+  return (text) => (text === undefined ? undefined : maskSignatures(redact(text, [...secrets])));
+}
+
+type Scrub = (text: string | undefined) => string | undefined;
+
+/** The deadline of one call (all attempts and backoffs), joined with the caller's own signal. */
+interface CallDeadline {
+  signal: AbortSignal;
+  /** Milliseconds left before the deadline. */
+  remainingMs(): number;
+  /**
+   * What an abort means to the caller: a TimeoutError for our deadline, their own reason otherwise.
+   * `inFlight`: the abort cut off a request that may already have reached the server.
+   */
+  abortError(inFlight: boolean): unknown;
+  dispose(): void;
+}
+
+function startDeadline(
+  call: PreparedCall,
+  options: CallOptions | undefined,
+  defaultMs: number,
+): CallDeadline {
+  const deadlineMs = options?.deadlineMs ?? defaultMs;
+  const deadlineAt = Date.now() + deadlineMs;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
+  const userSignal = options?.signal;
+  const signal = userSignal ? AbortSignal.any([userSignal, deadline.signal]) : deadline.signal;
+  return {
+    signal,
+    remainingMs: () => deadlineAt - Date.now(),
+    abortError(inFlight) {
+      if (!deadline.signal.aborted || userSignal?.aborted) return userSignal?.reason;
+      const detail = `${call.method} ${call.path} got no complete answer in time`;
+      return new TimeoutError(
+        call.operation,
+        deadlineMs,
+        inFlight && !call.repeatable
+          ? `${detail}; it may have taken effect: check before repeating it`
+          : detail,
+      );
+    },
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+/** An HTTP answer as read off the wire, before anything is made of it. */
+interface RawAnswer {
+  status: number;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What one attempt ended with: a response to return, or what the retry decision and the error need. */
+type AttemptResult =
+  | { kind: "done"; response: ApiResponse }
+  | { kind: "failed"; outcome: AttemptOutcome; failure: (attempts: number, hint?: string) => Error };
+
+/** Where a call went, as errors and logs name it. */
+function whereOf(call: PreparedCall) {
+  return { operation: call.operation, method: call.method, path: call.path };
+}
+
+/** Step 4, decode: a success body becomes the response; anything else a failure the retry policy judges. */
+export function judgeAnswer(
+  call: PreparedCall,
+  answer: RawAnswer,
+  requestId: string | undefined,
+  scrub: Scrub,
+  auth: Credentials["kind"],
+): AttemptResult {
+  const where = whereOf(call);
+  const { status } = answer;
+  if (status >= 200 && status < 300) {
+    const parsed = parseSuccessBody(answer.text);
+    if (parsed.ok) return { kind: "done", response: { ...where, status, body: parsed.body, requestId } };
+    return {
+      kind: "failed",
+      outcome: { kind: "unreadable", status },
+      failure: (attempts) =>
+        new ApiError({
+          ...where,
+          status,
+          errorMsg: "the response body is not valid JSON (malformed or cut off)",
+          requestId,
+          attempts,
+          hint: call.repeatable
+            ? undefined
+            : "the server answered, so it may have taken effect; check before repeating it",
+        }),
+    };
+  }
+  const { errorCode, errorMsg } = readErrorBody(answer.text);
+  const retryAfter = answer.headers["retry-after"];
+  return {
+    kind: "failed",
+    outcome: {
+      kind: "response",
+      status,
+      retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
+    },
+    failure: (attempts) =>
+      new ApiError({
+        ...where,
+        status,
+        errorCode: scrub(errorCode),
+        errorMsg: scrub(errorMsg),
+        requestId,
+        attempts,
+        hint: hintForStatus(call.operation, status, auth, call.repeatable),
+      }),
+  };
+}
+
+/** A request that got no complete answer (refused, reset, cut off): a ConnectionError if not retried. */
+function networkFailure(
+  call: PreparedCall,
+  error: unknown,
+  network: Extract<AttemptOutcome, { kind: "network" }>,
+  scrub: Scrub,
+): AttemptResult {
+  return {
+    kind: "failed",
+    outcome: network,
+    failure: (attempts, hint) =>
+      new ConnectionError({
+        ...whereOf(call),
+        code: network.code,
+        mayHaveReachedServer: network.mayHaveReachedServer,
+        errorMsg: scrub(error instanceof Error ? error.message : String(error)),
+        attempts,
+        hint,
+        cause: scrubbedCause(error, (text) => scrub(text) ?? ""),
+      }),
+  };
+}
+
+/** Why a failure that is not retried was not, when the outcome was a network error. */
+function notRepeatedHint(call: PreparedCall, outcome: AttemptOutcome): string | undefined {
+  if (outcome.kind !== "network") return undefined;
+  if (!call.repeatable && outcome.mayHaveReachedServer) {
+    return `${call.url.host}: not sent again because the request may have reached the server; check whether it took effect before repeating it`;
+  }
+  return `no complete answer from ${call.url.host}`;
+}
+
 export function createTransport(settings: TransportSettings): Transport {
   const pools = new Map<string, Pool>();
   let closed = false;
@@ -217,6 +430,7 @@ export function createTransport(settings: TransportSettings): Transport {
       ? [credentials.authToken]
       : [credentials.secretKey, credentials.securityToken];
 
+  /** One keep-alive pool per origin, shared by every call (or the dispatcher the caller gave). */
   function dispatcherFor(origin: string): Dispatcher {
     if (settings.dispatcher) return settings.dispatcher;
     let pool = pools.get(origin);
@@ -245,191 +459,100 @@ export function createTransport(settings: TransportSettings): Transport {
     }
   }
 
-  /** Headers of one attempt; signed afresh each time so that `X-Sdk-Date` stays current. */
-  function headersFor(
-    method: string,
-    url: URL,
-    body: string,
-  ): { headers: Record<string, string>; extraSecrets: string[] } {
-    const headers: Record<string, string> = {
-      host: url.host,
-      "x-project-id": settings.projectId,
-      "user-agent": USER_AGENT,
-      accept: "application/json",
-    };
-    if (body) headers["content-type"] = "application/json";
-    if (credentials.kind === "token") {
-      headers["x-auth-token"] = credentials.authToken;
-      return { headers, extraSecrets: [] };
+  /** Step 3, send: one HTTP exchange, the body read whole. */
+  async function exchange(
+    call: PreparedCall,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<RawAnswer> {
+    const res = await dispatcherFor(call.url.origin).request({
+      origin: call.url.origin,
+      path: `${call.url.pathname}${call.url.search}`,
+      method: call.method as Dispatcher.HttpMethod,
+      headers,
+      body: call.body || undefined,
+      signal,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, headers: res.headers };
+  }
+
+  /** Sign, send and decode once; a network failure is returned for the retry decision, not thrown. */
+  async function attemptOnce(
+    call: PreparedCall,
+    attempt: number,
+    deadline: CallDeadline,
+  ): Promise<AttemptResult> {
+    const { headers, extraSecrets } = signedHeaders(call, settings);
+    const scrub = scrubberFor([...secrets, ...extraSecrets]);
+    const started = Date.now();
+    try {
+      const answer = await exchange(call, headers, deadline.signal);
+      const requestId = scrub(requestIdOf(answer.headers));
+      log(`${call.operation} ${call.method} ${call.path} → ${answer.status}`, {
+        ...whereOf(call),
+        status: answer.status,
+        attempt,
+        requestId,
+        durationMs: Date.now() - started,
+      });
+      return judgeAnswer(call, answer, requestId, scrub, credentials.kind);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if (deadline.signal.aborted) throw deadline.abortError(true);
+      const network = classifyNetworkError(error);
+      log(`${call.operation} ${call.method} ${call.path} → ${network.code ?? "network error"}`, {
+        ...whereOf(call),
+        attempt,
+        code: network.code,
+        durationMs: Date.now() - started,
+      });
+      return networkFailure(call, error, network, scrub);
     }
-    const signed = signRequest(
-      { method, url: url.toString(), headers: { ...headers }, body },
-      credentials,
-      settings.now(),
-    );
-    const extraSecrets: string[] = [];
-    for (const [name, value] of Object.entries(signed)) {
-      headers[name.toLowerCase()] = value;
-      if (name.toLowerCase() === "authorization")
-        extraSecrets.push(value, ...(/Signature=([0-9A-Fa-f]+)/.exec(value)?.slice(1) ?? []));
+  }
+
+  /** Step 5, decide retry: wait before the next attempt, or throw the failure (retry.ts decides which). */
+  async function backOffOrThrow(
+    call: PreparedCall,
+    failed: AttemptResult & { kind: "failed" },
+    attempt: number,
+    deadline: CallDeadline,
+  ): Promise<void> {
+    const decision = decideRetry({
+      outcome: failed.outcome,
+      repeatable: call.repeatable,
+      attempt,
+      policy: settings.retry,
+      remainingMs: deadline.remainingMs(),
+    });
+    if (!decision.retry) throw failed.failure(attempt, notRepeatedHint(call, failed.outcome));
+    log(`${call.operation}: retrying in ${decision.delayMs} ms`, {
+      ...whereOf(call),
+      attempt,
+      delayMs: decision.delayMs,
+    });
+    try {
+      await sleep(decision.delayMs, deadline.signal);
+    } catch {
+      throw deadline.abortError(false);
     }
-    return { headers, extraSecrets };
   }
 
   async function send(request: ApiRequest): Promise<ApiResponse> {
-    const { operation } = request;
-    if (closed) throw new DcsSessionsError(`${operation}: the client is closed; create a new one`);
-    const { method, path: template } = OPERATIONS[operation];
-    const repeatable = REPEATABLE[operation];
-    const base = new URL(
-      operation.startsWith("geminidb") ? settings.endpoints.geminidb : settings.endpoints.dcs,
-    );
-    const path = fillPath(template, { ...request.params, project_id: settings.projectId });
-    const query = buildQuery(request.query);
-    const url = new URL(
-      `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`,
-    );
-    const body = request.body === undefined ? "" : JSON.stringify(request.body);
-    const deadlineMs = request.options?.deadlineMs ?? timeouts.callMs;
-    const deadlineAt = Date.now() + deadlineMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
-    const userSignal = request.options?.signal;
-    const signal = userSignal ? AbortSignal.any([userSignal, deadline.signal]) : deadline.signal;
-    const where = { operation, method, path };
-
-    /**
-     * Turns an abort into what the caller expects: a TimeoutError for our deadline, their own reason otherwise.
-     * `inFlight`: the abort cut off a request that may already have reached the server.
-     */
-    const aborted = (inFlight: boolean): unknown => {
-      if (!deadline.signal.aborted || userSignal?.aborted) return userSignal?.reason;
-      const detail = `${method} ${path} got no complete answer in time`;
-      return new TimeoutError(
-        operation,
-        deadlineMs,
-        inFlight && !repeatable ? `${detail}; it may have taken effect: check before repeating it` : detail,
-      );
-    };
-
+    if (closed) throw new DcsSessionsError(`${request.operation}: the client is closed; create a new one`);
+    const call = prepareCall(settings, request);
+    const deadline = startDeadline(call, request.options, timeouts.callMs);
     try {
       for (let attempt = 1; ; attempt++) {
-        if (signal.aborted) throw aborted(false);
-        const { headers, extraSecrets } = headersFor(method, url, body);
-        const scrub = (text: string | undefined): string | undefined =>
-          text === undefined ? undefined : maskSignatures(redact(text, [...secrets, ...extraSecrets]));
-        const started = Date.now();
-        let outcome: AttemptOutcome;
-        let failure: (attempts: number, hint?: string) => ApiError;
-        try {
-          const res = await dispatcherFor(url.origin).request({
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: method as Dispatcher.HttpMethod,
-            headers,
-            body: body || undefined,
-            signal,
-            headersTimeout: timeouts.headersMs,
-            bodyTimeout: timeouts.bodyMs,
-          });
-          const text = await res.body.text();
-          const status = res.statusCode;
-          const requestId = scrub(requestIdOf(res.headers));
-          log(`${operation} ${method} ${path} → ${status}`, {
-            ...where,
-            status,
-            attempt,
-            requestId,
-            durationMs: Date.now() - started,
-          });
-          if (status >= 200 && status < 300) {
-            const parsed = parseSuccessBody(text);
-            if (parsed.ok) return { ...where, status, body: parsed.body, requestId };
-            outcome = { kind: "unreadable", status };
-            failure = (attempts) =>
-              new ApiError({
-                ...where,
-                status,
-                errorMsg: "the response body is not valid JSON (malformed or cut off)",
-                requestId,
-                attempts,
-                hint: repeatable
-                  ? undefined
-                  : "the server answered, so it may have taken effect; check before repeating it",
-              });
-          } else {
-            const { errorCode, errorMsg } = readErrorBody(text);
-            const retryAfter = res.headers["retry-after"];
-            outcome = {
-              kind: "response",
-              status,
-              retryAfterMs: parseRetryAfter(
-                Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-                Date.now(),
-              ),
-            };
-            failure = (attempts) =>
-              new ApiError({
-                ...where,
-                status,
-                errorCode: scrub(errorCode),
-                errorMsg: scrub(errorMsg),
-                requestId,
-                attempts,
-                hint: hintForStatus(operation, status, credentials.kind, repeatable),
-              });
-          }
-        } catch (error) {
-          if (error instanceof ApiError) throw error;
-          if (signal.aborted) throw aborted(true);
-          const network = classifyNetworkError(error);
-          outcome = network;
-          log(`${operation} ${method} ${path} → ${network.code ?? "network error"}`, {
-            ...where,
-            attempt,
-            code: network.code,
-            durationMs: Date.now() - started,
-          });
-          failure = (attempts, hint) =>
-            new ConnectionError({
-              ...where,
-              code: network.code,
-              mayHaveReachedServer: network.mayHaveReachedServer,
-              errorMsg: scrub(error instanceof Error ? error.message : String(error)),
-              attempts,
-              hint,
-              cause: scrubbedCause(error, (text) => scrub(text) ?? ""),
-            });
-        }
-        const decision = decideRetry({
-          outcome,
-          repeatable,
-          attempt,
-          policy: settings.retry,
-          remainingMs: deadlineAt - Date.now(),
-        });
-        if (!decision.retry) {
-          const notRepeated =
-            outcome.kind === "network" && !repeatable && outcome.mayHaveReachedServer
-              ? `${url.host}: not sent again because the request may have reached the server; check whether it took effect before repeating it`
-              : outcome.kind === "network"
-                ? `no complete answer from ${url.host}`
-                : undefined;
-          throw failure(attempt, notRepeated);
-        }
-        log(`${operation}: retrying in ${decision.delayMs} ms`, {
-          ...where,
-          attempt,
-          delayMs: decision.delayMs,
-        });
-        try {
-          await sleep(decision.delayMs, signal);
-        } catch {
-          throw aborted(false);
-        }
+        if (deadline.signal.aborted) throw deadline.abortError(false);
+        const result = await attemptOnce(call, attempt, deadline);
+        if (result.kind === "done") return result.response;
+        await backOffOrThrow(call, result, attempt, deadline);
       }
     } finally {
-      clearTimeout(timer);
+      deadline.dispose();
     }
   }
 

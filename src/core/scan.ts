@@ -7,6 +7,7 @@ import { z } from "zod";
 import { createClient } from "../api/client";
 import { ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
+import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargets, type TargetNode } from "./nodes";
@@ -141,6 +142,8 @@ export interface SnapshotPlan {
   call: CallOptions;
   onProgress?: (event: ProgressEvent) => void;
   now: () => Date;
+  /** Sees each listed session as it streams past (a selective purge selects from the before snapshot). */
+  onSession?: (nodeId: string, session: ClientInfo | GeminiSession) => void;
 }
 
 /**
@@ -236,6 +239,7 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
     );
     for await (const session of sessions) {
       acc.add(nodeId, factsOfClientInfo(session));
+      plan.onSession?.(nodeId, session);
       if (++seen % PROGRESS_EVERY === 0) onProgress?.({ kind: "page", nodeId, sessions: seen, total });
     }
     if (seen % PROGRESS_EVERY !== 0 || seen === 0) {
@@ -275,6 +279,7 @@ async function snapshotGeminiDb(plan: SnapshotPlan, acc: SessionAccumulator): Pr
       for (const session of node.sessions) {
         if (plan.addr !== undefined && !(session.addr ?? "").startsWith(plan.addr)) continue;
         acc.add(node.nodeId, factsOfGeminiSession(session));
+        plan.onSession?.(node.nodeId, session);
         seen++;
       }
       onProgress?.({ kind: "page", nodeId: node.nodeId, sessions: seen, total: node.totalCount });

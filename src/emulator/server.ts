@@ -129,6 +129,7 @@ async function buildInstance(
     instanceId: idOf(seed, ID_INSTANCE, 0, false) + (engine === "geminidb" ? "in12" : ""),
     engine,
     nodes,
+    ...(options.clientIpPassThrough === false ? { clientIpPassThrough: false } : {}),
   };
 }
 

@@ -50,6 +50,12 @@ export interface InstanceSpec {
   instanceId: string;
   engine: "dcs" | "geminidb";
   nodes: NodeSpec[];
+  /**
+   * Client-IP pass-through of the proxies (default true). False: a proxy node lists each session with the
+   * proxy's side of the connection in `addr` and the real client in `peer`, as the service does when
+   * pass-through is off; a kill-chosen still names sessions by `peer`.
+   */
+  clientIpPassThrough?: boolean;
 }
 
 /** A scripted fault. Matched against each request in order; the first that matches is applied. */
@@ -126,6 +132,11 @@ export interface EmulatorOptions {
   seed?: number;
   /** Largest tolerated `X-Sdk-Date` skew (default 15 minutes). */
   maxClockSkewMs?: number;
+  /**
+   * Client-IP pass-through of the instance built from `redis` or `synthetic` (default true). False with the
+   * proxy topology: sessions list a proxy-side `addr` and the real client in `peer` (see InstanceSpec).
+   */
+  clientIpPassThrough?: boolean;
   /** Engine of the instance built from `redis` or `synthetic` (default `dcs`: served under `/v2`). */
   engine?: "dcs" | "geminidb";
   /** The emulator's clock in epoch ms (default `Date.now`): signature dates and job times read it. */
