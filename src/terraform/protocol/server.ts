@@ -3,6 +3,7 @@
  * directory, the go-plugin controller, and Terraform's `tfplugin6.Provider` service translated onto a
  * `ProviderDefinition` of plain values.
  */
+import type { handleUnaryCall, sendUnaryData, Server, ServerWritableStream } from "@grpc/grpc-js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -188,15 +189,12 @@ export function providerHandlers(definition: ProviderDefinition, signal: AbortSi
   );
 }
 
-type Grpc = typeof import("@grpc/grpc-js");
-type GrpcServer = import("@grpc/grpc-js").Server;
-
 /** The gRPC server with the provider, controller and stdio services, grpc-js loaded on the call. */
 function createGrpcServer(definition: ProviderDefinition, aborter: AbortController, onShutdown: () => void) {
-  const grpc = require("@grpc/grpc-js") as Grpc;
+  const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
   const services = loadServices();
   const server = new grpc.Server();
-  const unary = (handler: Unary): import("@grpc/grpc-js").handleUnaryCall<Json, Json> => {
+  const unary = (handler: Unary): handleUnaryCall<Json, Json> => {
     return (call, callback) => {
       Promise.resolve()
         .then(() => handler(call.request))
@@ -217,14 +215,14 @@ function createGrpcServer(definition: ProviderDefinition, aborter: AbortControll
     Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, unary(h)])),
   );
   server.addService(services.controller, {
-    Shutdown: (_call: unknown, callback: import("@grpc/grpc-js").sendUnaryData<Json>) => {
+    Shutdown: (_call: unknown, callback: sendUnaryData<Json>) => {
       onShutdown();
       callback(null, {});
     },
   });
   server.addService(services.stdio, {
     // Nothing is forwarded: the provider's stderr already reaches Terraform's log.
-    StreamStdio: (call: import("@grpc/grpc-js").ServerWritableStream<Json, Json>) => call.end(),
+    StreamStdio: (call: ServerWritableStream<Json, Json>) => call.end(),
   });
   return {
     server,
@@ -307,7 +305,7 @@ export async function servePlugin(
     throw error;
   }
 
-  let server: GrpcServer | undefined;
+  let server: Server | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;

@@ -40,7 +40,7 @@ let msgpack: { library: Msgpack; codec: ExtensionCodec } | undefined;
  * The msgpack library and the extension codec of unknown values, loaded at the first value rather than at
  * start: Terraform waits for the provider's handshake line, and no value crosses before it.
  */
-export function loadMsgpack(): { library: Msgpack; codec: ExtensionCodec } {
+function loadMsgpack(): { library: Msgpack; codec: ExtensionCodec } {
   if (!msgpack) {
     const library = require("@msgpack/msgpack") as Msgpack;
     const codec = new library.ExtensionCodec();
