@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { createClient } from "../api/client";
-import { ValidationError } from "../api/errors";
+import { TimeoutError, ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
@@ -200,6 +200,18 @@ export async function takeSnapshot(plan: SnapshotPlan): Promise<SessionSnapshot>
   return snapshot;
 }
 
+/**
+ * A scan job past its deadline: the same error, saying which node it was and which setting is the deadline
+ * (Pulumi's customTimeouts do not reach a dynamic provider, so waitTimeoutSeconds is the only one).
+ */
+function explainJobTimeout(error: unknown, nodeId: string): unknown {
+  if (!(error instanceof TimeoutError) || error.operation !== "waitForJob") return error;
+  return new TimeoutError(error.operation, error.timeoutMs, error.detail, {
+    cause: error,
+    hint: `scanning node ${nodeId}; waitTimeoutSeconds (--wait-timeout) bounds each job's wait`,
+  });
+}
+
 async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise<NodeSessions[]> {
   const { client, instanceId, call, onProgress } = plan;
   const targets = plan.targets ?? [];
@@ -216,11 +228,11 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
         call,
       );
       onProgress?.({ kind: "scan-started", nodeId, jobId });
-      await client.dcs.waitForJob(jobId, {
-        ...call,
-        timeoutMs: plan.timeoutMs,
-        fallback: { instanceId, nodeId, since },
-      });
+      await client.dcs
+        .waitForJob(jobId, { ...call, timeoutMs: plan.timeoutMs, fallback: { instanceId, nodeId, since } })
+        .catch((error: unknown) => {
+          throw explainJobTimeout(error, nodeId);
+        });
       onProgress?.({ kind: "scan-done", nodeId });
     }
     let seen = 0;

@@ -141,6 +141,19 @@ export interface EmulatorOptions {
   engine?: "dcs" | "geminidb";
   /** The emulator's clock in epoch ms (default `Date.now`): signature dates and job times read it. */
   now?: () => number;
+  /**
+   * Called with the credentials each API request carried (whether valid or not), so that a test can search
+   * everything a front end printed or stored for them: the signature of `Authorization`, `X-Security-Token`
+   * and `X-Auth-Token`.
+   */
+  onCredentials?: (seen: SeenCredentials) => void;
+}
+
+/** What one request carried: absent fields were not sent. */
+export interface SeenCredentials {
+  signature?: string;
+  securityToken?: string;
+  authToken?: string;
 }
 
 /** Calls received, per operation, counted whether they succeeded or not. */
