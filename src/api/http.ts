@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Pool, type Dispatcher } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import type { z } from "zod";
 import { ApiError, ConnectionError, DcsSessionsError, TimeoutError, redact } from "./errors";
 import {
@@ -446,6 +446,9 @@ export function createTransport(settings: TransportSettings): Transport {
     if (settings.dispatcher) return settings.dispatcher;
     let pool = pools.get(origin);
     if (!pool) {
+      // undici is loaded at the first request, not with the client: it takes longer to load than the rest
+      // of the client, and processes that only validate (the Terraform provider's) never send one.
+      const { Pool } = require("undici") as typeof import("undici");
       pool = new Pool(origin, {
         connections: 16,
         keepAliveTimeout: 10_000,

@@ -203,6 +203,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
         maintenanceWindow: p.maintenanceWindow,
         outsideWindow: p.outsideWindow,
         verify: p.verify,
+        match: p.match,
         waitTimeoutSeconds: p.waitTimeoutSeconds,
         clientOptions: clientOptionsFor(p, this.config, this.env()),
       }),
