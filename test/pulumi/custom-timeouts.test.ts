@@ -123,7 +123,9 @@ describe("waitTimeoutSeconds is the deadline of a scan and a purge, through the 
       () => new Error("the scan should have failed"),
       (e: Error) => e,
     );
-    expect(error.message).toMatch(/waitForJob timed out after 1000 ms: job \w+ is still RUNNING/);
+    expect(error.message).toMatch(
+      /waitForJob timed out after 1000 ms: job \w+ did not end; last status seen: RUNNING/,
+    );
     expect(error.message).toMatch(/scanning node \S+; waitTimeoutSeconds \(--wait-timeout\) bounds/);
     // Ended, not abandoned: no job poll goes on after the error.
     const polls = (await counters()).showJob ?? 0;
