@@ -8,7 +8,7 @@ import { createClient } from "../api/client";
 import { ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
-import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
+import { SessionAccumulator, WireClientReader, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargets, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
@@ -220,27 +220,7 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
       });
       onProgress?.({ kind: "scan-done", nodeId });
     }
-    let seen = 0;
-    let total = 0;
-    const sessions = client.dcs.listAllClients(
-      instanceId,
-      {
-        nodeId,
-        ...(plan.addr === undefined ? {} : { addr: plan.addr }),
-        onFirstPage: (info) => {
-          dataTimes.set(nodeId, info.time);
-          total = info.count;
-        },
-      },
-      call,
-    );
-    for await (const session of sessions) {
-      acc.add(nodeId, factsOfClientInfo(session));
-      if (++seen % PROGRESS_EVERY === 0) onProgress?.({ kind: "page", nodeId, sessions: seen, total });
-    }
-    if (seen % PROGRESS_EVERY !== 0 || seen === 0) {
-      onProgress?.({ kind: "page", nodeId, sessions: seen, total: Math.max(total, seen) });
-    }
+    await listNodeInto(plan, acc, nodeId, (time) => dataTimes.set(nodeId, time));
   });
   return targets.map((t) => {
     const entry: NodeSessions = { nodeId: t.nodeId, sessions: acc.sessionsOf(t.nodeId) };
@@ -249,6 +229,57 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
     if (time !== undefined) entry.dataTime = time;
     return entry;
   });
+}
+
+/**
+ * Folds every session of one node's list into the accumulator. A client that offers `listClientPages` is read
+ * on the fast path: each page's clients as the wire sent them, only the fields the accumulator needs.
+ */
+async function listNodeInto(
+  plan: SnapshotPlan,
+  acc: SessionAccumulator,
+  nodeId: string,
+  onDataTime: (time: string) => void,
+): Promise<void> {
+  const { client, instanceId, call, onProgress } = plan;
+  let seen = 0;
+  let total = 0;
+  let reported = 0;
+  const request = {
+    nodeId,
+    ...(plan.addr === undefined ? {} : { addr: plan.addr }),
+    onFirstPage: (info: { time: string; count: number }) => {
+      onDataTime(info.time);
+      total = info.count;
+    },
+  };
+  /** Progress every PROGRESS_EVERY sessions, whatever the page size. */
+  const progress = (): void => {
+    if (seen - reported < PROGRESS_EVERY) return;
+    reported = seen - (seen % PROGRESS_EVERY);
+    onProgress?.({ kind: "page", nodeId, sessions: reported, total });
+  };
+  if (client.dcs.listClientPages) {
+    const reader = new WireClientReader();
+    for await (const page of client.dcs.listClientPages(instanceId, request, call)) {
+      const { clients } = page;
+      for (let i = 0; i < clients.length; i++) {
+        if (!reader.read(clients[i])) page.reject(i);
+        acc.add(nodeId, reader.facts);
+      }
+      seen += clients.length;
+      progress();
+    }
+  } else {
+    for await (const session of client.dcs.listAllClients(instanceId, request, call)) {
+      acc.add(nodeId, factsOfClientInfo(session));
+      seen++;
+      progress();
+    }
+  }
+  if (seen !== reported || seen === 0) {
+    onProgress?.({ kind: "page", nodeId, sessions: seen, total: Math.max(total, seen) });
+  }
 }
 
 /**
