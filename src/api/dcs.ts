@@ -53,7 +53,8 @@ const WaitSettingsSchema = z.strictObject({
   maxIntervalMs: z.number().int().min(1),
 });
 
-export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 250, maxIntervalMs: 5_000 };
+/** Polls at 0, 50, 150, 350, 750 ms…, then every 400 ms: a job's end is noticed within 400 ms. */
+export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 50, maxIntervalMs: 400 };
 export const LIST_ALL_DEFAULTS = { pageSize: 1000, concurrency: 4 };
 
 export function toSessionNode(node: LogicalNode): SessionNode {

@@ -94,9 +94,9 @@ export type KillAllTarget = { nodeId: string } | { allNodes: true };
 export interface WaitForJobOptions extends CallOptions {
   /** Give up after this long (default 300 000 ms): a `TimeoutError`. */
   timeoutMs?: number;
-  /** First poll delay (default 250 ms); doubles up to `maxIntervalMs`. */
+  /** First poll delay (default 50 ms); doubles up to `maxIntervalMs`. */
   initialIntervalMs?: number;
-  /** Poll delay cap (default 5 000 ms). */
+  /** Poll delay cap (default 400 ms): a job's end is noticed within it. */
   maxIntervalMs?: number;
   /**
    * When the job API does not know the id (404), a scan job can still be followed by polling the node's
