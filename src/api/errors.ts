@@ -105,10 +105,17 @@ export class CredentialsError extends DcsSessionsError {
 export class TimeoutError extends DcsSessionsError {
   readonly operation: string;
   readonly timeoutMs: number;
-  constructor(operation: string, timeoutMs: number, detail?: string) {
-    super(`${operation} timed out after ${timeoutMs} ms${detail ? `: ${detail}` : ""}`);
+  readonly detail?: string;
+  constructor(
+    operation: string,
+    timeoutMs: number,
+    detail?: string,
+    options?: { cause?: unknown; hint?: string },
+  ) {
+    super(`${operation} timed out after ${timeoutMs} ms${detail ? `: ${detail}` : ""}`, options);
     this.operation = operation;
     this.timeoutMs = timeoutMs;
+    this.detail = detail;
   }
 }
 

@@ -4,6 +4,7 @@
  * fields kept); what users send is validated strictly (see `parseInput`). The emulator shares this file and
  * nothing else of the client.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError } from "./errors";
 
@@ -271,15 +272,20 @@ export type KillAllBody = z.infer<typeof KillAllBodySchema>;
 /** `ip:port` (IPv4 or bracketed IPv6) as in ClientInfo `addr`/`peer`. */
 export const CLIENT_ADDR_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
 
-export const CLIENT_ADDR_ALLOWED = "ip:port (IPv4 a.b.c.d with each part 0-255, or [IPv6]; port 1-65535)";
+export const CLIENT_ADDR_ALLOWED =
+  "ip:port (IPv4 a.b.c.d with each part 0-255, or [IPv6], or IPv6 unbracketed as the service prints it; port 1-65535)";
 
-/** Whether an `ip:port` has a port of 1–65535 and IPv4 parts of 0–255 (the pattern checks the shape). */
+/**
+ * Whether an `ip:port` has a port of 1–65535 and IPv4 parts of 0–255 (the pattern checks the shape). The
+ * unbracketed IPv6 form the service prints (`::1:6379`: the last group is the port) is accepted too, so that a
+ * kill can name a session's `peer` exactly as it was listed.
+ */
 export function isClientAddr(value: string): boolean {
-  if (!CLIENT_ADDR_PATTERN.test(value)) return false;
   const colon = value.lastIndexOf(":");
   const port = Number(value.slice(colon + 1));
-  if (port < 1 || port > 65535) return false;
+  if (!/^\d{1,5}$/.test(value.slice(colon + 1)) || port < 1 || port > 65535) return false;
   const host = value.slice(0, colon);
+  if (!CLIENT_ADDR_PATTERN.test(value)) return isIP(host) === 6;
   return host.startsWith("[") || host.split(".").every((part) => Number(part) <= 255);
 }
 

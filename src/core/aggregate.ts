@@ -33,10 +33,10 @@ function count(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
-/** A DCS `ClientInfo`. `peer` stands in for `addr` when a proxy leaves `addr` empty. */
+/** A DCS `ClientInfo`, named by its `peer` (the real client) when present: behind a proxy `addr` is its side. */
 export function factsOfClientInfo(c: ClientInfo): SessionFacts {
   return {
-    addr: c.addr || c.peer || "",
+    addr: c.peer || c.addr || "",
     name: text(c.name),
     user: text(c.user),
     db: text(c.db),
@@ -115,7 +115,7 @@ export class WireClientReader {
       return false;
     }
     const f = this.facts;
-    f.addr = addr || peer || "";
+    f.addr = peer || addr || "";
     f.name = text(name);
     f.user = text(user);
     f.db = text(db);

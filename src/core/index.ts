@@ -5,6 +5,15 @@ export type { ScanInput } from "./scan";
 export { purgeSessions, PurgeInputSchema, validatePurgeOptions } from "./purge";
 export type { PurgeInput } from "./purge";
 export {
+  CLIENT_RANGE_ALLOWED,
+  SessionMatchSchema,
+  clientAddressOf,
+  compileMatch,
+  ipOfSessionAddress,
+  parseClientRange,
+} from "./match";
+export type { ClientRange, MatchableSession } from "./match";
+export {
   MaintenanceWindowSchema,
   WEEKDAYS,
   formatLocal,

@@ -1,14 +1,17 @@
 /**
- * `purgeSessions`: kill every session of some nodes or of the whole instance, behind guards, in the order of
- * DESIGN §4 "Purge": validate → window (no remote call) → before snapshot → maxSessions / minSessions →
- * dry run → confirmation → window again (it may have closed meanwhile) → kill (sent once, never retried
- * here) → wait → after snapshot → report.
+ * `purgeSessions`: kill every session of some nodes or of the whole instance, or only the sessions a `match`
+ * selects, behind guards, in the order of DESIGN §4 "Purge": validate → window (no remote call) → before
+ * snapshot (selecting while it streams) → maxSessions / minSessions → dry run → confirmation → window again
+ * (it may have closed meanwhile) → kill (each request sent once, never retried here) → wait → after
+ * snapshot → report.
  */
 import { z } from "zod";
 import { ApiError, ConnectionError, GuardRefusedError, ValidationError } from "../api/errors";
 import { parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
+import { SessionMatchSchema } from "./match";
 import { resolveTargets, type TargetNode } from "./nodes";
+import { SessionSelection } from "./selection";
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_WAIT_TIMEOUT_SECONDS,
@@ -24,6 +27,7 @@ import {
 } from "./scan";
 import {
   DEFAULT_TOP_N,
+  MAX_TOP_N,
   type Engine,
   type NodePurge,
   type PurgeOptions,
@@ -48,6 +52,8 @@ export const PurgeInputSchema = z
     maintenanceWindow: MaintenanceWindowSchema.optional(),
     outsideWindow: z.enum(["fail", "skip"]).optional(),
     verify: z.boolean().optional(),
+    match: SessionMatchSchema.optional(),
+    topN: z.number().int({ message: "must be an integer" }).min(0).max(MAX_TOP_N).optional(),
   })
   .superRefine((input, ctx) => {
     if (input.allNodes === true && input.nodeIds !== undefined) {
@@ -61,6 +67,13 @@ export const PurgeInputSchema = z
         code: "custom",
         path: ["nodeIds"],
         message: "is required unless allNodes is true (a purge names its nodes or asks for every node)",
+      });
+    }
+    if (input.match?.users !== undefined && input.engine === "geminidb") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["match", "users"],
+        message: "cannot select GeminiDB sessions: the GeminiDB API lists no user for a session",
       });
     }
     if (
@@ -127,43 +140,91 @@ interface KillOutcome {
   error?: unknown;
 }
 
+/** One kill request, sent once: it answers the job id to wait for when the operation has one. */
+interface KillRequest {
+  /** What it kills, in words, for progress. */
+  target: string;
+  send(): Promise<string | undefined>;
+}
+
+/** Everything the kill requests are built from. */
+interface KillPlan {
+  client: SessionsClient;
+  input: PurgeInput;
+  engine: Engine;
+  targets: TargetNode[] | undefined;
+  before: SessionSnapshot;
+  selection: SessionSelection | undefined;
+  call: CallOptions;
+}
+
 /**
- * Kills the sessions: one request for every node, or one per node. Returns the job ids to wait for. Throws
- * only when no kill can have reached the server; after that, a failure is returned for the report.
+ * The requests of a purge, in order. Selective: kill-chosen per node in batches (DCS `client_addrs` of each
+ * session's peer, GeminiDB `session_ids`). Whole nodes: DCS kill-all (one request for every node, or one per
+ * node); GeminiDB the per-node close with `is_all: true` for each node of the before snapshot (the
+ * instance-wide close works on proxy clusters only).
  */
-async function kill(
-  client: SessionsClient,
-  input: PurgeInput,
-  engine: Engine,
-  targets: TargetNode[] | undefined,
-  call: CallOptions,
+function killRequests(plan: KillPlan): KillRequest[] {
+  const { client, input, engine, call } = plan;
+  const { instanceId } = input;
+  if (plan.selection) {
+    return plan.selection.batches().map(({ nodeId, keys }) => ({
+      target: `${keys.length} sessions of ${nodeId}`,
+      send: async () => {
+        if (engine === "geminidb") {
+          await client.geminidb.closeNodeSessions(nodeId, { isAll: false, sessionIds: keys }, call);
+        } else {
+          await client.dcs.killClients(instanceId, { nodeId, clientAddrs: keys }, call);
+        }
+        return undefined;
+      },
+    }));
+  }
+  if (engine === "geminidb") {
+    const nodeIds = plan.targets ? plan.targets.map((t) => t.nodeId) : plan.before.nodes.map((n) => n.nodeId);
+    return nodeIds.map((nodeId) => ({
+      target: `every session of ${nodeId}`,
+      send: async () => {
+        await client.geminidb.closeNodeSessions(nodeId, { isAll: true }, call);
+        return undefined;
+      },
+    }));
+  }
+  if (input.allNodes) {
+    return [
+      {
+        target: "every node",
+        send: async () => (await client.dcs.killAllClients(instanceId, { allNodes: true }, call)).jobId,
+      },
+    ];
+  }
+  return (plan.targets ?? []).map(({ nodeId }) => ({
+    target: nodeId,
+    send: async () => (await client.dcs.killAllClients(instanceId, { nodeId }, call)).jobId,
+  }));
+}
+
+/**
+ * Sends the kill requests one after the other, each once (the client never repeats a kill). Throws only when
+ * the first request fails in a way that proves nothing reached the server; after that, a failure is
+ * returned for the report, with the job ids answered so far.
+ */
+async function sendKills(
+  requests: KillRequest[],
   onProgress: PurgeOptions["onProgress"],
 ): Promise<KillOutcome> {
-  const { instanceId } = input;
   const jobIds: string[] = [];
   let attempted = 0;
   try {
-    if (engine === "geminidb") {
-      for (const nodeId of input.allNodes ? [undefined] : (targets ?? []).map((t) => t.nodeId)) {
-        attempted++;
-        await client.geminidb.closeSessions(instanceId, nodeId === undefined ? {} : { nodeId }, call);
-        onProgress?.({ kind: "message", message: `closed the sessions of ${nodeId ?? "every node"}` });
+    for (const request of requests) {
+      attempted++;
+      const jobId = await request.send();
+      if (jobId === undefined) {
+        onProgress?.({ kind: "message", message: `kill sent: ${request.target}` });
+      } else {
+        onProgress?.({ kind: "kill-sent", jobId, target: request.target });
+        jobIds.push(jobId);
       }
-      return { jobIds };
-    }
-    if (input.allNodes) {
-      // One request for the whole instance; the client never repeats it once it may have reached the server.
-      attempted++;
-      const { jobId } = await client.dcs.killAllClients(instanceId, { allNodes: true }, call);
-      onProgress?.({ kind: "kill-sent", jobId, target: "every node" });
-      jobIds.push(jobId);
-      return { jobIds };
-    }
-    for (const { nodeId } of targets ?? []) {
-      attempted++;
-      const { jobId } = await client.dcs.killAllClients(instanceId, { nodeId }, call);
-      onProgress?.({ kind: "kill-sent", jobId, target: nodeId });
-      jobIds.push(jobId);
     }
     return { jobIds };
   } catch (error) {
@@ -177,7 +238,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Kills every session of the chosen nodes, or of the whole instance, behind the guards. */
+/**
+ * Kills every session of the chosen nodes, or of the whole instance, or (with `match`) exactly the sessions
+ * the match selects on them, behind the guards. A selective purge never sends a kill-all.
+ */
 export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport> {
   const input = validatePurgeOptions(options);
   const engine = input.engine ?? "dcs";
@@ -221,31 +285,57 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
       onProgress: options.onProgress,
       now,
     };
-    const before = await takeSnapshot(plan);
+    // A selective purge selects while the before snapshot streams: one listing serves both.
+    const selection = input.match
+      ? new SessionSelection(input.match, engine, input.topN ?? DEFAULT_TOP_N)
+      : undefined;
+    const before = await takeSnapshot(
+      selection ? { ...plan, onSession: (nodeId, session) => selection.offer(nodeId, session) } : plan,
+    );
     const sessionsBefore = before.totalSessions;
+    if (selection && selection.unnamed > 0) {
+      options.onProgress?.({
+        kind: "message",
+        message:
+          `warning: ${selection.unnamed} matching sessions have no address (or id) a kill can name; ` +
+          "they are left alone",
+      });
+    }
+    // What the guards count and the kill closes: every connected session, or the matched ones.
+    const toKill = selection ? selection.matched : sessionsBefore;
+    const counted = selection ? "sessions match" : "sessions are connected";
+    const selective = (): Partial<PurgeReport> =>
+      selection ? { matchedSessions: selection.matched, selectedSessions: selection.selected } : {};
+    const nodesOf = (after: SessionSnapshot | undefined): NodePurge[] =>
+      perNode(before, after).map((row) =>
+        selection ? { ...row, matched: selection.matchedOn(row.nodeId) } : row,
+      );
     const unchanged = (status: PurgeReport["status"], reason?: string): PurgeReport => ({
       ...base,
       status,
       sessionsBefore,
       sessionsAfter: null,
-      nodes: perNode(before, undefined),
+      nodes: nodesOf(undefined),
       jobIds: [],
       purgedAt: startedAt.toISOString(),
       ...(reason === undefined ? {} : { reason }),
+      ...selective(),
       before,
     });
 
-    if (input.maxSessions !== undefined && sessionsBefore > input.maxSessions) {
+    if (input.maxSessions !== undefined && toKill > input.maxSessions) {
       throw new GuardRefusedError(
         "maxSessions",
-        `purge refused: ${sessionsBefore} sessions are connected, more than maxSessions (${input.maxSessions}); ` +
-          `check the instance id, or raise maxSessions`,
+        `purge refused: ${toKill} ${counted}, more than maxSessions (${input.maxSessions}); ` +
+          (selection
+            ? "narrow the match, or raise maxSessions"
+            : "check the instance id, or raise maxSessions"),
       );
     }
-    if (input.minSessions !== undefined && sessionsBefore < input.minSessions) {
+    if (input.minSessions !== undefined && toKill < input.minSessions) {
       return unchanged(
         "skipped-below-minimum",
-        `${sessionsBefore} sessions are connected, fewer than minSessions (${input.minSessions})`,
+        `${toKill} ${counted}, fewer than minSessions (${input.minSessions})`,
       );
     }
     if (input.dryRun) return unchanged("dry-run");
@@ -257,7 +347,8 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
         engine,
         allNodes: input.allNodes === true,
         nodeIds,
-        sessions: sessionsBefore,
+        sessions: toKill,
+        ...(input.match ? { match: input.match } : {}),
       });
       if (!confirmed) throw new GuardRefusedError("confirmation", "purge not confirmed: nothing was killed");
     }
@@ -274,7 +365,8 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
 
     const purgedAt = killAt.toISOString();
     // From here on a kill may have reached the server: the purge ends with a report, never a throw.
-    const killed = await kill(client, input, engine, targets, call, options.onProgress);
+    const requests = killRequests({ client, input, engine, targets, before, selection, call });
+    const killed = await sendKills(requests, options.onProgress);
     const { jobIds } = killed;
     const unverified = (verificationError: string): PurgeReport => {
       options.onProgress?.({ kind: "message", message: `warning: ${verificationError}` });
@@ -283,10 +375,11 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
         status: "purged-unverified",
         sessionsBefore,
         sessionsAfter: null,
-        nodes: perNode(before, undefined),
+        nodes: nodesOf(undefined),
         jobIds,
         purgedAt,
         verificationError,
+        ...selective(),
         before,
       };
     };
@@ -310,7 +403,7 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
       try {
         after = await takeSnapshot(plan);
       } catch (error) {
-        return unverified(`the kill job succeeded, but the after snapshot failed: ${messageOf(error)}`);
+        return unverified(`the kill was done, but the after snapshot failed: ${messageOf(error)}`);
       }
     }
     const report: PurgeReport = {
@@ -318,9 +411,10 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
       status: "purged",
       sessionsBefore,
       sessionsAfter: after ? after.totalSessions : null,
-      nodes: perNode(before, after),
+      nodes: nodesOf(after),
       jobIds,
       purgedAt,
+      ...selective(),
       before,
     };
     if (after) report.after = after;

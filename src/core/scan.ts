@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { createClient } from "../api/client";
-import { ValidationError } from "../api/errors";
+import { TimeoutError, ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
+import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, WireClientReader, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargets, type TargetNode } from "./nodes";
@@ -141,6 +142,8 @@ export interface SnapshotPlan {
   call: CallOptions;
   onProgress?: (event: ProgressEvent) => void;
   now: () => Date;
+  /** Sees each listed session as it streams past (a selective purge selects from the before snapshot). */
+  onSession?: (nodeId: string, session: ClientInfo | GeminiSession) => void;
 }
 
 /**
@@ -197,6 +200,18 @@ export async function takeSnapshot(plan: SnapshotPlan): Promise<SessionSnapshot>
   return snapshot;
 }
 
+/**
+ * A scan job past its deadline: the same error, saying which node it was and which setting is the deadline
+ * (Pulumi's customTimeouts do not reach a dynamic provider, so waitTimeoutSeconds is the only one).
+ */
+function explainJobTimeout(error: unknown, nodeId: string): unknown {
+  if (!(error instanceof TimeoutError) || error.operation !== "waitForJob") return error;
+  return new TimeoutError(error.operation, error.timeoutMs, error.detail, {
+    cause: error,
+    hint: `scanning node ${nodeId}; waitTimeoutSeconds (--wait-timeout) bounds each job's wait`,
+  });
+}
+
 async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise<NodeSessions[]> {
   const { client, instanceId, call, onProgress } = plan;
   const targets = plan.targets ?? [];
@@ -213,11 +228,11 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
         call,
       );
       onProgress?.({ kind: "scan-started", nodeId, jobId });
-      await client.dcs.waitForJob(jobId, {
-        ...call,
-        timeoutMs: plan.timeoutMs,
-        fallback: { instanceId, nodeId, since },
-      });
+      await client.dcs
+        .waitForJob(jobId, { ...call, timeoutMs: plan.timeoutMs, fallback: { instanceId, nodeId, since } })
+        .catch((error: unknown) => {
+          throw explainJobTimeout(error, nodeId);
+        });
       onProgress?.({ kind: "scan-done", nodeId });
     }
     await listNodeInto(plan, acc, nodeId, (time) => dataTimes.set(nodeId, time));
@@ -259,7 +274,8 @@ async function listNodeInto(
     reported = seen - (seen % PROGRESS_EVERY);
     onProgress?.({ kind: "page", nodeId, sessions: reported, total });
   };
-  if (client.dcs.listClientPages) {
+  // A selective purge needs every field of each session (onSession): only a plain snapshot takes the fast path.
+  if (client.dcs.listClientPages && !plan.onSession) {
     const reader = new WireClientReader();
     for await (const page of client.dcs.listClientPages(instanceId, request, call)) {
       const { clients } = page;
@@ -273,6 +289,7 @@ async function listNodeInto(
   } else {
     for await (const session of client.dcs.listAllClients(instanceId, request, call)) {
       acc.add(nodeId, factsOfClientInfo(session));
+      plan.onSession?.(nodeId, session);
       seen++;
       progress();
     }
@@ -306,6 +323,7 @@ async function snapshotGeminiDb(plan: SnapshotPlan, acc: SessionAccumulator): Pr
       for (const session of node.sessions) {
         if (plan.addr !== undefined && !(session.addr ?? "").startsWith(plan.addr)) continue;
         acc.add(node.nodeId, factsOfGeminiSession(session));
+        plan.onSession?.(node.nodeId, session);
         seen++;
       }
       onProgress?.({ kind: "page", nodeId: node.nodeId, sessions: seen, total: node.totalCount });

@@ -151,6 +151,20 @@ export interface SessionMatch {
   cmds?: string[];
 }
 
+/** One session a selective purge selected, as a dry run lists it. */
+export interface SelectedSession {
+  nodeId: string;
+  /** The address the kill names: the session's `peer` (the real client), else its `addr`. */
+  peer: string;
+  /** `(none)` when the session has none (GeminiDB sessions have no user). */
+  user: string;
+  name: string;
+  /** Seconds. */
+  idle: number;
+  db: string;
+  cmd: string;
+}
+
 export interface PurgeOptions extends CommonOptions {
   /** Kill on every node of the instance (`kill_all_nodes: true`). Exclusive with `nodeIds`. */
   allNodes?: boolean;
@@ -167,6 +181,8 @@ export interface PurgeOptions extends CommonOptions {
   verify?: boolean;
   /** Kill only the sessions this selects (a selective purge: never a kill-all). */
   match?: SessionMatch;
+  /** Selective purge: how many selected sessions the report lists in `selectedSessions`, 0–100 (default 10). */
+  topN?: number;
   /**
    * Asked after the guards pass and before the kill, with what is about to happen; return false to stop
    * (the CLI's confirmation prompt): a GuardRefusedError with guard `confirmation`. Not called on a dry run.
@@ -179,7 +195,10 @@ export interface PurgePlan {
   engine: Engine;
   allNodes: boolean;
   nodeIds: string[];
+  /** How many sessions the kill is about to close: every connected one, or the matched ones when selective. */
   sessions: number;
+  /** Selective purge: the selection (its matched count is `sessions`). */
+  match?: SessionMatch;
 }
 
 export type PurgeStatus =
@@ -188,6 +207,8 @@ export type PurgeStatus =
 export interface NodePurge {
   nodeId: string;
   before: number;
+  /** Selective purge: how many of the node's sessions the match selected (killed, unless a dry run). */
+  matched?: number;
   /** Null when the after snapshot was not taken (`verify: false`, dry run, skip). */
   after: number | null;
 }
@@ -208,6 +229,8 @@ export interface PurgeReport {
   reason?: string;
   /** Selective purge: how many sessions the match selected (the count the guards compare). */
   matchedSessions?: number;
+  /** Selective purge: the first N selected sessions in listing order (N = `topN`, default 10, at most 100). */
+  selectedSessions?: SelectedSession[];
   /** `purged-unverified`: why the kill could not be confirmed (job wait or after snapshot failed), in words. */
   verificationError?: string;
   before?: SessionSnapshot;
@@ -223,4 +246,5 @@ export const PURGE_OUTPUT_NAMES = [
   "jobIds",
   "purgedAt",
   "verificationError",
+  "matchedSessions",
 ] as const satisfies ReadonlyArray<keyof PurgeReport>;

@@ -222,8 +222,37 @@ function sessionNodes(instance: InstanceState): NodeState[] {
 
 const EMPTY_VIEW: SessionView = { count: 0, at: () => ({}) };
 
+/** The sessions of a node as the API shows them (see `presented`). */
 async function liveView(node: NodeState): Promise<SessionView> {
-  return node.spec.backend ? node.spec.backend.snapshot() : EMPTY_VIEW;
+  return node.spec.backend ? presented(node, await node.spec.backend.snapshot()) : EMPTY_VIEW;
+}
+
+/** The address a node shows in `logical-nodes` (`node_ip`). */
+function nodeIpOf(node: NodeState): string {
+  return node.spec.ip ?? `192.168.0.${10 + node.instance.nodes.indexOf(node)}`;
+}
+
+/** A port for the proxy's side of a session's connection, stable for the session (derived from its id). */
+function proxySidePort(id: string | undefined): number {
+  let h = 0;
+  for (const ch of id ?? "") h = (h * 31 + ch.charCodeAt(0)) % 64000;
+  return 1024 + h;
+}
+
+/**
+ * Behind a proxy with client-IP pass-through off, `addr` is the proxy's side of the connection and only
+ * `peer` names the real client; the backends always see the real client, so the rewrite happens here.
+ */
+function presented(node: NodeState, view: SessionView): SessionView {
+  if (node.instance.spec.clientIpPassThrough !== false || node.spec.role !== "redis-proxy") return view;
+  const ip = nodeIpOf(node);
+  return {
+    count: view.count,
+    at(index: number): ClientInfo {
+      const client = view.at(index);
+      return { ...client, peer: client.peer || client.addr, addr: `${ip}:${proxySidePort(client.id)}` };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -242,7 +271,7 @@ function listNodes(instance: InstanceState): RouteResult {
       az_code: "az1",
       node_role: spec.role,
       node_type: spec.type,
-      node_ip: spec.ip ?? `192.168.0.${10 + i}`,
+      node_ip: nodeIpOf(node),
       node_port: spec.port ?? 6379,
       group_id: `group-id-${group}`,
       group_name: group,
@@ -304,6 +333,10 @@ function killAllClients(state: EmulatorState, instance: InstanceState, req: Rout
   return { status: 200, body: { job_id: jobId } };
 }
 
+/**
+ * Kill-chosen: the addresses name sessions by `peer` (the real client), which is what the backends know. An
+ * address that names no session (already gone, or a proxy-side `addr`) is not an error, as on the service.
+ */
 async function killClients(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
   const body = validate(KillClientsBodySchema, jsonBody(req.body, "dcs"), "dcs");
   const node = nodeOf(instance, body.node_id, "dcs");
@@ -368,7 +401,16 @@ async function geminidbListSessions(instance: InstanceState, req: RouteRequest):
   return { status: 200, body: { node_sessions: nodeSessions } };
 }
 
+/** The instance-wide close: the service supports it on proxy-cluster instances only. */
 async function geminidbCloseSessions(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
+  if (!instance.nodes.some((n) => n.spec.role === "redis-proxy")) {
+    throw new HttpError(
+      400,
+      ERROR_CODES.geminidb.invalid,
+      `closing the sessions of instance ${instance.spec.instanceId} at once is supported for proxy-cluster ` +
+        "instances only; close them node by node (DELETE /v3/{project_id}/redis/nodes/{node_id}/sessions)",
+    );
+  }
   const nodeId = GeminiInstanceQuerySchema.parse(req.query);
   const nodes = nodeId === undefined ? instance.nodes : [nodeOf(instance, nodeId, "geminidb")];
   for (const node of nodes) await node.spec.backend?.killAll();

@@ -5,7 +5,13 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { DEFAULT_MAX_CLOCK_SKEW_MS, generateKeys, verifyRequest, type AuthConfig } from "./auth";
+import {
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  generateKeys,
+  parseAuthorization,
+  verifyRequest,
+  type AuthConfig,
+} from "./auth";
 import { createRedisBackend } from "./backends/redis";
 import { CONTROL_PREFIX, controlOf, handleControl } from "./control";
 import { FaultBook, JOB_ROUTES } from "./faults";
@@ -25,6 +31,7 @@ import type {
   FaultRule,
   InstanceSpec,
   NodeSpec,
+  SeenCredentials,
   SyntheticOptions,
 } from "./types";
 
@@ -129,6 +136,7 @@ async function buildInstance(
     instanceId: idOf(seed, ID_INSTANCE, 0, false) + (engine === "geminidb" ? "in12" : ""),
     engine,
     nodes,
+    ...(options.clientIpPassThrough === false ? { clientIpPassThrough: false } : {}),
   };
 }
 
@@ -158,6 +166,21 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+function credentialsOf(req: IncomingMessage): SeenCredentials {
+  const one = (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const seen: SeenCredentials = {};
+  const signature = parseAuthorization(one("authorization") ?? "")?.signature;
+  if (signature) seen.signature = signature;
+  const securityToken = one("x-security-token");
+  if (securityToken) seen.securityToken = securityToken;
+  const authToken = one("x-auth-token");
+  if (authToken) seen.authToken = authToken;
+  return seen;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
@@ -241,6 +264,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       req.socket.destroy();
       return;
     }
+    options.onCredentials?.(credentialsOf(req));
     const refused = verifyRequest(auth, { method, url: rawUrl, headers: req.headers, body });
     if (refused !== undefined) {
       faults.count("unauthorized");

@@ -50,6 +50,12 @@ export interface InstanceSpec {
   instanceId: string;
   engine: "dcs" | "geminidb";
   nodes: NodeSpec[];
+  /**
+   * Client-IP pass-through of the proxies (default true). False: a proxy node lists each session with the
+   * proxy's side of the connection in `addr` and the real client in `peer`, as the service does when
+   * pass-through is off; a kill-chosen still names sessions by `peer`.
+   */
+  clientIpPassThrough?: boolean;
 }
 
 /** A scripted fault. Matched against each request in order; the first that matches is applied. */
@@ -131,10 +137,28 @@ export interface EmulatorOptions {
   seed?: number;
   /** Largest tolerated `X-Sdk-Date` skew (default 15 minutes). */
   maxClockSkewMs?: number;
+  /**
+   * Client-IP pass-through of the instance built from `redis` or `synthetic` (default true). False with the
+   * proxy topology: sessions list a proxy-side `addr` and the real client in `peer` (see InstanceSpec).
+   */
+  clientIpPassThrough?: boolean;
   /** Engine of the instance built from `redis` or `synthetic` (default `dcs`: served under `/v2`). */
   engine?: "dcs" | "geminidb";
   /** The emulator's clock in epoch ms (default `Date.now`): signature dates and job times read it. */
   now?: () => number;
+  /**
+   * Called with the credentials each API request carried (whether valid or not), so that a test can search
+   * everything a front end printed or stored for them: the signature of `Authorization`, `X-Security-Token`
+   * and `X-Auth-Token`.
+   */
+  onCredentials?: (seen: SeenCredentials) => void;
+}
+
+/** What one request carried: absent fields were not sent. */
+export interface SeenCredentials {
+  signature?: string;
+  securityToken?: string;
+  authToken?: string;
 }
 
 /** Calls received, per operation, counted whether they succeeded or not. */

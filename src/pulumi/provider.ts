@@ -13,6 +13,7 @@ import { secretsInEnv } from "../core/secrets";
 import type { NodeSessions, PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../core/types";
 import { MAX_TOP_N, PURGE_OUTPUT_NAMES, SCAN_OUTPUT_NAMES } from "../core/types";
 import {
+  CREDENTIAL_INPUTS,
   checkInputs,
   diffInputs,
   pickInputs,
@@ -139,7 +140,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
     _olds: Record<string, unknown>,
     news: Record<string, unknown>,
   ): Promise<pulumi.dynamic.CheckResult> {
-    return { inputs: news, failures: checkInputs(this.kind, news) };
+    return { inputs: withoutCredentials(news), failures: checkInputs(this.kind, news) };
   }
 
   async diff(
@@ -263,6 +264,16 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
       throw safe;
     }
   }
+}
+
+/**
+ * The checked inputs without a credential given as an input: Check refuses it (a failure names the config
+ * key to use instead), and the value must not travel further with the inputs the engine keeps.
+ */
+function withoutCredentials(news: Record<string, unknown>): Record<string, unknown> {
+  const kept = { ...news };
+  for (const key of CREDENTIAL_INPUTS) delete kept[key];
+  return kept;
 }
 
 const providers = new Map<ResourceKind, SessionProvider>();

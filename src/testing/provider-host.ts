@@ -188,18 +188,20 @@ export interface ProviderHost {
   /**
    * With `preview: true` the engine only calls a provider that declared preview support in Configure; the
    * dynamic-provider host does not, so like the engine this returns the inputs without calling it.
+   * `timeoutSeconds` is the request's `timeout`, where the engine puts a resource's `customTimeouts`
+   * (create or update) in seconds.
    */
   create(
     urn: string,
     props: Props,
-    options?: { preview?: boolean },
+    options?: { preview?: boolean; timeoutSeconds?: number },
   ): Promise<{ id: string; properties: Props }>;
   update(
     id: string,
     urn: string,
     olds: Props,
     news: Props,
-    options?: { preview?: boolean; oldInputs?: Props },
+    options?: { preview?: boolean; oldInputs?: Props; timeoutSeconds?: number },
   ): Promise<{ properties: Props }>;
   /** A refresh: `props` are the current outputs, `inputs` the current inputs. */
   read(
@@ -484,7 +486,7 @@ class HostDriver implements ProviderHost {
   async create(
     urn: string,
     props: Props,
-    options: { preview?: boolean } = {},
+    options: { preview?: boolean; timeoutSeconds?: number } = {},
   ): Promise<{ id: string; properties: Props }> {
     await this.ensureConfigured();
     if (options.preview && !this.supportsPreview) return { id: "", properties: props };
@@ -492,6 +494,7 @@ class HostDriver implements ProviderHost {
     this.name(request, urn);
     request.setProperties(this.struct(props));
     request.setPreview(options.preview ?? false);
+    if (options.timeoutSeconds !== undefined) request.setTimeout(options.timeoutSeconds);
     const response = await this.call<provprotoTypes.CreateRequest, provprotoTypes.CreateResponse>(
       "Create",
       this.client.create,
@@ -505,7 +508,7 @@ class HostDriver implements ProviderHost {
     urn: string,
     olds: Props,
     news: Props,
-    options: { preview?: boolean; oldInputs?: Props } = {},
+    options: { preview?: boolean; oldInputs?: Props; timeoutSeconds?: number } = {},
   ): Promise<{ properties: Props }> {
     await this.ensureConfigured();
     if (options.preview && !this.supportsPreview) return { properties: news };
@@ -516,6 +519,7 @@ class HostDriver implements ProviderHost {
     request.setNews(this.struct(news));
     if (options.oldInputs) request.setOldInputs(this.struct(options.oldInputs));
     request.setPreview(options.preview ?? false);
+    if (options.timeoutSeconds !== undefined) request.setTimeout(options.timeoutSeconds);
     const response = await this.call<provprotoTypes.UpdateRequest, provprotoTypes.UpdateResponse>(
       "Update",
       this.client.update,

@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from "node:fs";
-import { connect as netConnect, createServer } from "node:net";
+import { connect as netConnect, createConnection, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import Redis from "ioredis";
+import Redis, { AbstractConnector, type RedisOptions } from "ioredis";
 
 export interface RedisServer {
   host: string;
@@ -35,6 +35,13 @@ export interface ClientSpec {
   db?: number;
   /** A last command to run after connecting, e.g. `["GET", "k"]` (default `PING`). */
   lastCommand?: string[];
+  /** Connect to this address of the server instead of the URL's host, e.g. `::1` (see `startRedisServers`). */
+  host?: string;
+  /** The local address to connect from, e.g. `127.0.0.7`: the client's IP as the server sees it. */
+  localAddress?: string;
+  /** An ACL user to authenticate as (`AUTH username password`). */
+  username?: string;
+  password?: string;
 }
 
 export interface OpenClient {
@@ -47,8 +54,15 @@ export interface OpenClient {
   /** Resolves when the server closes the connection (not when we close it). */
   closedByServer: Promise<void>;
   isClosed(): boolean;
+  /** Sends `PING` and answers the reply (`PONG`); rejects when the connection is gone. */
+  ping(): Promise<string>;
   /** Closes this connection from our side (`closedByServer` then never resolves); safe to call twice. */
   close(): Promise<void>;
+}
+
+export interface RedisServersOptions {
+  /** Listen on `::1` too, so that clients can connect over IPv6 loopback (default false). */
+  ipv6?: boolean;
 }
 
 export interface OpenClients {
@@ -107,7 +121,10 @@ function untrack(child: ChildProcess): void {
 }
 
 /** Starts `count` redis-servers on free loopback ports; on any failure the ones already started are stopped. */
-export async function startRedisServers(count: number): Promise<RedisServers> {
+export async function startRedisServers(
+  count: number,
+  options: RedisServersOptions = {},
+): Promise<RedisServers> {
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`count must be a positive integer, got ${String(count)}`);
   }
@@ -115,7 +132,9 @@ export async function startRedisServers(count: number): Promise<RedisServers> {
   if (!binary) {
     throw new Error("redis-server was not found on PATH; install it with `apt-get install -y redis-server`");
   }
-  const settled = await Promise.allSettled(Array.from({ length: count }, () => startOneWithRetry(binary)));
+  const settled = await Promise.allSettled(
+    Array.from({ length: count }, () => startOneWithRetry(binary, options)),
+  );
   const servers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) {
@@ -133,10 +152,10 @@ export async function startRedisServers(count: number): Promise<RedisServers> {
 
 class BindRaceError extends Error {}
 
-async function startOneWithRetry(binary: string): Promise<RedisServer> {
+async function startOneWithRetry(binary: string, options: RedisServersOptions): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOne(binary, await freePort());
+      return await startOne(binary, await freePort(), options);
     } catch (err) {
       if (!(err instanceof BindRaceError) || attempt >= PORT_ATTEMPTS) throw err;
     }
@@ -158,12 +177,13 @@ export function freePort(): Promise<number> {
 }
 
 /** The arguments of a throwaway server: loopback only, nothing written to disk. */
-export function redisServerArgs(port: number, dir: string): string[] {
+export function redisServerArgs(port: number, dir: string, options: RedisServersOptions = {}): string[] {
   return [
     "--port",
     String(port),
     "--bind",
     HOST,
+    ...(options.ipv6 ? ["::1"] : []),
     "--protected-mode",
     "no",
     "--save",
@@ -181,9 +201,9 @@ export function redisServerArgs(port: number, dir: string): string[] {
   ];
 }
 
-async function startOne(binary: string, port: number): Promise<RedisServer> {
+async function startOne(binary: string, port: number, options: RedisServersOptions): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "dcs-sessions-redis-"));
-  const child = spawn(binary, redisServerArgs(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, redisServerArgs(port, dir, options), { stdio: ["ignore", "pipe", "pipe"] });
   track(child, dir);
   // Keep the last output for error messages; reading it also keeps the pipes from filling up.
   let output = "";
@@ -269,8 +289,12 @@ function sleep(ms: number): Promise<void> {
  * A connection of our own that never retries, reconnects or queues: when the server closes it, it stays
  * closed, which is exactly what a test of a kill needs to observe.
  */
-export function rawConnection(url: string, connectionName?: string): Redis {
-  return new Redis(url, {
+export function rawConnection(
+  url: string,
+  connectionName?: string,
+  from: Pick<ClientSpec, "host" | "localAddress" | "username" | "password"> = {},
+): Redis {
+  const options: RedisOptions = {
     lazyConnect: true,
     retryStrategy: () => null,
     reconnectOnError: () => false,
@@ -281,7 +305,39 @@ export function rawConnection(url: string, connectionName?: string): Redis {
     // A reply that never comes fails the test's setup instead of hanging it.
     commandTimeout: 10_000,
     ...(connectionName ? { connectionName } : {}),
-  });
+    ...(from.username === undefined ? {} : { username: from.username }),
+    ...(from.password === undefined ? {} : { password: from.password }),
+  };
+  if (from.host === undefined && from.localAddress === undefined) return new Redis(url, options);
+  // The URL's fields would win over explicit ones: name the host and port directly instead.
+  const target = new URL(url);
+  const host = from.host ?? target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(target.port || 6379);
+  const connector =
+    from.localAddress === undefined ? {} : { Connector: boundConnector(host, port, from.localAddress) };
+  return new Redis({ ...options, host, port, ...connector });
+}
+
+/**
+ * An ioredis connector that connects from a given local address (ioredis has no option for it): the server
+ * then sees the client at that IP, as it would see a client on another host.
+ */
+function boundConnector(host: string, port: number, localAddress: string) {
+  return class BoundConnector extends AbstractConnector {
+    constructor() {
+      super(2000);
+    }
+
+    connect(): Promise<Socket> {
+      this.connecting = true;
+      const stream = createConnection({ host, port, localAddress });
+      stream.once("error", (err) => {
+        this.firstError = err;
+      });
+      this.stream = stream;
+      return Promise.resolve(stream);
+    }
+  };
 }
 
 /** Opens raw client connections that keep open until closed, each named and on its db. */
@@ -301,7 +357,7 @@ export async function openClients(url: string, specs: ClientSpec[]): Promise<Ope
 
 async function openClient(url: string, spec: ClientSpec): Promise<OpenClient> {
   const db = spec.db ?? 0;
-  const redis = rawConnection(url);
+  const redis = rawConnection(url, undefined, spec);
   let closed = false;
   let closingByUs = false;
   let markClosedByServer: () => void = () => undefined;
@@ -343,6 +399,7 @@ async function openClient(url: string, spec: ClientSpec): Promise<OpenClient> {
       id: info.id,
       closedByServer,
       isClosed: () => closed,
+      ping: async () => String(await redis.call("PING")),
       close,
     };
   } catch (err) {

@@ -6,7 +6,9 @@
 import { homedir } from "node:os";
 import * as cdktf from "cdktf";
 import * as cdktn from "cdktn";
+import { ENV_VARS } from "../../src/api/config";
 import { ValidationError } from "../../src/api/errors";
+import { SecretWitness } from "../safety/secret-witness";
 import { DcsSessionsProvider, PROVIDER_VERSION, SessionPurge, SessionScan } from "../../src/cdktf";
 import type { SessionPurgeProps, SessionScanProps } from "../../src/cdktf";
 
@@ -229,6 +231,56 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
 });
 
 describe("what the synthesized JSON never holds", () => {
+  test.each(LIBRARIES)(
+    "%s: no credential from any of the environment variables read, nor from a prop (refused, even as a variable)",
+    (_name, lib) => {
+      const witness = new SecretWitness();
+      const credentialVars = [
+        ...ENV_VARS.accessKey,
+        ...ENV_VARS.secretKey,
+        ...ENV_VARS.securityToken,
+        ...ENV_VARS.authToken,
+      ];
+      const saved = new Map(credentialVars.map((name) => [name, process.env[name]]));
+      for (const name of credentialVars) {
+        const value = `Synth-${name}-Value-7c1e`;
+        process.env[name] = value;
+        witness.add(name, value);
+      }
+      try {
+        const { text } = synth(lib, (stack) => {
+          new DcsSessionsProvider(stack, "p", { region: "eu-west-101" });
+          new SessionScan(stack, "s", { instanceId: "i" });
+          new SessionPurge(stack, "x", { instanceId: "i", allNodes: true, dryRun: true });
+        });
+        expect(text).toContain("dcssessions_purge");
+        witness.expectNoneIn("the synthesized JSON", text);
+        // A credential as a prop is refused before anything is synthesized, even a sensitive variable's.
+        const stack = new lib.TerraformStack(lib.Testing.app(), "props");
+        const variable = new lib.TerraformVariable(stack, "sk", { type: "string", sensitive: true });
+        for (const key of ["accessKey", "secretKey", "securityToken", "authToken"]) {
+          for (const [i, value] of [process.env.HW_SECRET_KEY!, variable.stringValue].entries()) {
+            let error: unknown;
+            try {
+              new DcsSessionsProvider(stack, `p-${key}-${i}`, { [key]: value } as never);
+            } catch (thrown) {
+              error = thrown;
+            }
+            expect(error).toBeInstanceOf(ValidationError);
+            expect((error as ValidationError).field).toBe(key);
+            const { message, stack: trace } = error as ValidationError;
+            witness.expectNoneIn(`the error for ${key}`, `${message} ${trace} ${JSON.stringify(error)}`);
+          }
+        }
+      } finally {
+        for (const [name, value] of saved) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+    },
+  );
+
   test("no secret from the environment and no machine-specific absolute path", () => {
     const secret = "SuperSecretKeyValue123";
     const saved = { sk: process.env.HW_SECRET_KEY, ak: process.env.HW_ACCESS_KEY };

@@ -76,7 +76,11 @@ export function fakeClient(state: FakeState): FakeClient {
         return { jobId: `job-${++jobs}` };
       },
       async killClients(_instanceId, request) {
-        record(`killClients ${request.nodeId}`, "killClients");
+        record(`killClients ${request.nodeId} ${request.clientAddrs.join(",")}`, "killClients");
+        const gone = new Set(request.clientAddrs);
+        state.sessions[request.nodeId] = (state.sessions[request.nodeId] ?? []).filter(
+          (c) => !gone.has(c.peer || c.addr || ""),
+        );
       },
       async showJob(jobId) {
         record(`showJob ${jobId}`, "showJob");
@@ -102,8 +106,13 @@ export function fakeClient(state: FakeState): FakeClient {
         record(`geminidb.listNodeSessions ${nodeId}`, "listNodeSessions");
         return { totalCount: 0, sessions: [] };
       },
-      async closeNodeSessions(nodeId) {
-        record(`geminidb.closeNodeSessions ${nodeId}`, "closeNodeSessions");
+      async closeNodeSessions(nodeId, request) {
+        const what = request.isAll ? "all" : request.sessionIds.join(",");
+        record(`geminidb.closeNodeSessions ${nodeId} ${what}`, "closeNodeSessions");
+        const gone = new Set(request.isAll ? [] : request.sessionIds);
+        state.sessions[nodeId] = request.isAll
+          ? []
+          : (state.sessions[nodeId] ?? []).filter((c) => !gone.has(c.id ?? ""));
       },
     },
     async close() {

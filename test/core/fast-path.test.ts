@@ -22,7 +22,7 @@ function wireClient(i: number): Record<string, unknown> {
   const ip = `10.0.${i % 7}.${(i * 13) % 250}`;
   const base: Record<string, unknown> = {
     id: i % 3 === 0 ? i : String(i),
-    addr: `${ip}:${40000 + (i % 20000)}`,
+    addr: i % 3 === 0 ? `192.168.0.${i % 5}:${6000 + (i % 900)}` : `${ip}:${40000 + (i % 20000)}`,
     fd: i % 2 === 0 ? String(8 + i) : 8 + i,
     name: ["", "app", "worker-7", null][i % 4],
     cmd: ["get", "set", "subscribe", "psubscribe", "ping"][i % 5],
@@ -40,7 +40,8 @@ function wireClient(i: number): Record<string, unknown> {
     omem: 0,
     events: "r",
     network: "vpc",
-    peer: `${ip}:${40000 + (i % 20000)}`,
+    // Behind a proxy `addr` is the proxy's side and `peer` the real client; some sessions have no peer.
+    peer: i % 7 === 6 ? undefined : `${ip}:${40000 + (i % 20000)}`,
     user: ["default", "app", 7, null][i % 4],
     // Unknown fields the service may add.
     extra_field: { nested: [i] },

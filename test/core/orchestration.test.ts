@@ -532,7 +532,7 @@ describe("purgeSessions on the fake", () => {
     expect(client.calls.filter((c) => c.startsWith("killAllClients"))).toHaveLength(1);
   });
 
-  it("GeminiDB: close every session in one call, or one per node", async () => {
+  it("GeminiDB: close every session node by node (is_all), never with the instance-wide close", async () => {
     const all = withSessions();
     expect(await purge(all, { engine: "geminidb" })).toMatchObject({
       status: "purged",
@@ -542,15 +542,124 @@ describe("purgeSessions on the fake", () => {
     });
     expect(all.calls).toEqual([
       "geminidb.listSessions all",
-      "geminidb.closeSessions all",
+      ...Object.keys(all.state.sessions).map((id) => `geminidb.closeNodeSessions ${id} all`),
       "geminidb.listSessions all",
     ]);
     const some = withSessions();
     await purge(some, { engine: "geminidb", allNodes: undefined, nodeIds: ["proxy-1"] });
     expect(some.calls).toEqual([
       "geminidb.listSessions proxy-1",
-      "geminidb.closeSessions proxy-1",
+      "geminidb.closeNodeSessions proxy-1 all",
       "geminidb.listSessions proxy-1",
+    ]);
+  });
+});
+
+describe("selective purge on the fake", () => {
+  /** Two proxies; behind them, addr is the proxy side and peer the real client. */
+  function proxied(): FakeClient {
+    const behind = (n: number, ip: string, user: string) =>
+      sessions(n).map((c, i) => ({
+        ...c,
+        addr: `192.168.0.10:${7000 + i}`,
+        peer: `${ip}:${40_000 + i}`,
+        user,
+      }));
+    return fakeClient({
+      nodes: proxyNodes,
+      sessions: {
+        "proxy-1": [...behind(2, "10.1.0.1", "app"), ...behind(1, "10.2.0.1", "admin")],
+        "proxy-2": behind(2, "10.1.0.9", "app"),
+      },
+    });
+  }
+
+  it("lists, then kills the matched peers node by node, then lists again; never a kill-all", async () => {
+    const client = proxied();
+    const report = await purgeSessions({
+      instanceId: "i",
+      allNodes: true,
+      client,
+      concurrency: 1,
+      match: { clients: ["10.1.0.0/16"], users: ["app"] },
+    });
+    expect(report).toMatchObject({
+      status: "purged",
+      sessionsBefore: 5,
+      matchedSessions: 4,
+      sessionsAfter: 1,
+    });
+    expect(report.nodes).toEqual([
+      { nodeId: "proxy-1", before: 3, matched: 2, after: 1 },
+      { nodeId: "proxy-2", before: 2, matched: 2, after: 0 },
+    ]);
+    expect(report.selectedSessions?.map((s) => s.peer)).toEqual([
+      "10.1.0.1:40000",
+      "10.1.0.1:40001",
+      "10.1.0.9:40000",
+      "10.1.0.9:40001",
+    ]);
+    expect(client.calls.filter((c) => !c.startsWith("scanClients") && !c.startsWith("waitForJob"))).toEqual([
+      "listNodes",
+      "listAllClients proxy-1",
+      "listAllClients proxy-2",
+      "killClients proxy-1 10.1.0.1:40000,10.1.0.1:40001",
+      "killClients proxy-2 10.1.0.9:40000,10.1.0.9:40001",
+      "listAllClients proxy-1",
+      "listAllClients proxy-2",
+    ]);
+  });
+
+  it("a dry run and the guards send no kill, and the confirmation sees the matched count", async () => {
+    const match = { users: ["admin"] };
+    const dry = proxied();
+    const report = await purgeSessions({ instanceId: "i", allNodes: true, client: dry, dryRun: true, match });
+    expect(report).toMatchObject({ status: "dry-run", matchedSessions: 1, sessionsAfter: null });
+    expect(dry.calls.some((c) => c.startsWith("kill"))).toBe(false);
+
+    const refused = proxied();
+    const error = await rejection(
+      purgeSessions({ instanceId: "i", allNodes: true, client: refused, maxSessions: 0, match }),
+    );
+    expect(error).toBeInstanceOf(GuardRefusedError);
+    expect(error.message).toContain("1 sessions match, more than maxSessions (0)");
+    expect(refused.calls.some((c) => c.startsWith("kill"))).toBe(false);
+
+    const asked: unknown[] = [];
+    const declined = proxied();
+    await rejection(
+      purgeSessions({
+        instanceId: "i",
+        allNodes: true,
+        client: declined,
+        match,
+        confirm: async (plan) => {
+          asked.push(plan);
+          return false;
+        },
+      }),
+    );
+    expect(asked).toEqual([expect.objectContaining({ sessions: 1, match })]);
+    expect(declined.calls.some((c) => c.startsWith("kill"))).toBe(false);
+  });
+
+  it("GeminiDB: closes the matched session ids with the per-node close", async () => {
+    const client = fakeClient({
+      nodes: [],
+      sessions: { "node-a": sessions(3), "node-b": sessions(2, { cmd: "SET" }) },
+    });
+    const report = await purgeSessions({
+      instanceId: "i",
+      engine: "geminidb",
+      allNodes: true,
+      client,
+      match: { idleOverSeconds: 0, cmds: ["get"] },
+    });
+    expect(report).toMatchObject({ matchedSessions: 2, sessionsAfter: 3 });
+    expect(client.calls).toEqual([
+      "geminidb.listSessions all",
+      "geminidb.closeNodeSessions node-a 1,2",
+      "geminidb.listSessions all",
     ]);
   });
 });

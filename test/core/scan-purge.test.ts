@@ -408,7 +408,7 @@ describe("GeminiDB against the emulator", () => {
     env = undefined;
   });
 
-  it("scans with one list call and purges with one close call", async () => {
+  it("scans with one list call and purges node by node, never with the instance-wide close", async () => {
     env = await start({ engine: "geminidb", synthetic: { nodes: 2, sessionsPerNode: 500, seed: 6 } });
     const id = env.emulator.instanceId;
     const snap = await scanSessions({ instanceId: id, engine: "geminidb", client: env.client });
@@ -425,7 +425,7 @@ describe("GeminiDB against the emulator", () => {
       dryRun: true,
     });
     expect(dry).toMatchObject({ status: "dry-run", sessionsBefore: 1000 });
-    expect((await env.emulator.control.counters()).geminidbCloseSessions ?? 0).toBe(0);
+    expect((await env.emulator.control.counters()).geminidbCloseNodeSessions ?? 0).toBe(0);
 
     const report = await purgeSessions({
       instanceId: id,
@@ -434,7 +434,9 @@ describe("GeminiDB against the emulator", () => {
       allNodes: true,
     });
     expect(report).toMatchObject({ status: "purged", sessionsBefore: 1000, sessionsAfter: 0, jobIds: [] });
-    expect((await env.emulator.control.counters()).geminidbCloseSessions).toBe(1);
+    const counters = await env.emulator.control.counters();
+    expect(counters.geminidbCloseNodeSessions).toBe(2);
+    expect(counters.geminidbCloseSessions ?? 0).toBe(0);
   });
 
   it("purges one node: the other keeps its sessions", async () => {

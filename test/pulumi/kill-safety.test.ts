@@ -58,33 +58,66 @@ describe("a purge whose kill may have reached the server is recorded once, throu
       /HTTP 502/,
     ],
     [
+      // The client waits 30 s for the answer's headers (its default headersMs), then gives up on it.
+      "a timeout after sending (the answer held past the client's deadline)",
+      { route: "killAllClients", times: 1, fault: { kind: "latency", ms: 32_000, after: true } },
+      /timed out.*may have taken effect|may have reached the server/,
+    ],
+    [
       "a failure of the verify scan",
       // The before snapshot scans each node once; the after snapshot's first scan job fails.
       { route: "scanClients", calls: [NODES + 1], fault: { kind: "job-fails", reason: "node busy" } },
       /after snapshot failed: .*node busy/,
     ],
-  ])("%s: one kill-all, the state says purged-unverified, a second up sends none", async (_w, rule, why) => {
-    await emulator.control.setFaults([rule]);
-    const args = { instanceId: emulator.instanceId, allNodes: true };
-    const created = await stack.create("SessionPurge", `purge-${rule.route}-${Math.random()}`, args);
-    expect(created.outputs).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * 25 });
-    expect(created.outputs.verificationError).toMatch(why);
-    expect(await killAlls()).toBe(1);
-    await host!.waitForLog(/purged-unverified/);
+  ])(
+    "%s: one kill-all, the state says purged-unverified, a second up sends none",
+    async (_w, rule, why) => {
+      await emulator.control.setFaults([rule]);
+      const args = { instanceId: emulator.instanceId, allNodes: true };
+      const created = await stack.create("SessionPurge", `purge-${rule.route}-${Math.random()}`, args);
+      expect(created.outputs).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * 25 });
+      expect(created.outputs.verificationError).toMatch(why);
+      expect(await killAlls()).toBe(1);
+      await host!.waitForLog(/purged-unverified/);
 
-    await emulator.control.clearFaults();
-    const again = await stack.up(created, args);
-    expect(again.updated).toBe(false);
-    // Writing out a default or changing a guard records it without a kill.
-    const guarded = await stack.up(created, {
-      ...args,
-      verify: true,
-      waitTimeoutSeconds: 300,
-      maxSessions: 9999,
+      await emulator.control.clearFaults();
+      const again = await stack.up(created, args);
+      expect(again.updated).toBe(false);
+      // Writing out a default or changing a guard records it without a kill.
+      const guarded = await stack.up(created, {
+        ...args,
+        verify: true,
+        waitTimeoutSeconds: 300,
+        maxSessions: 9999,
+      });
+      expect(guarded.updated).toBe(true);
+      expect(guarded.state.outputs.status).toBe("purged-unverified");
+      expect(await killAlls()).toBe(1);
+    },
+    90_000,
+  );
+
+  test("a refresh of a scan whose instance is gone keeps the last counts and warns, and sends nothing else", async () => {
+    const scan = await stack.create("SessionScan", "scan-of-a-gone-instance", {
+      instanceId: emulator.instanceId,
     });
-    expect(guarded.updated).toBe(true);
-    expect(guarded.state.outputs.status).toBe("purged-unverified");
-    expect(await killAlls()).toBe(1);
+    expect(scan.outputs.totalSessions).toBe(NODES * 25);
+    // The state of a scan whose instance was deleted since: the emulator answers 404 for it.
+    const goneId = "0a0b0c0d-0000-4000-8000-00000000dead";
+    const state = {
+      ...scan,
+      inputs: { ...scan.inputs, instanceId: goneId },
+      outputs: { ...scan.outputs, instanceId: goneId },
+    };
+    await emulator.control.resetCounters();
+    const refreshed = await stack.refresh(state);
+    expect(refreshed.id).toBe(scan.id);
+    expect(refreshed.outputs.totalSessions).toBe(NODES * 25);
+    expect(refreshed.outputs.instanceId).toBe(goneId);
+    await host!.waitForLog(new RegExp(`SessionScan of ${goneId}: refresh kept the last counts: .*HTTP 404`));
+    const counters = await emulator.control.counters();
+    expect(counters.listNodes).toBe(1);
+    expect(counters.scanClients ?? 0).toBe(0);
   });
 
   test.each([401, 403] as const)(
@@ -143,19 +176,25 @@ describe("a timeout after sending, and two purges at once (core, against the emu
   });
 
   test("a scan during a purge ends with its own counts; the purge still ends purged", async () => {
-    const client = createClient({ env: emulator.env });
+    // An instance of its own: the tests above killed the sessions of the shared one.
+    const own = await startEmulator({ synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 9 }, jobMs: 20 });
+    const client = createClient({ env: own.env });
     try {
       const { scanSessions } = await import("../../src/core/scan");
       const [purge, scan] = await Promise.all([
-        purgeSessions({ instanceId: emulator.instanceId, client, allNodes: true }),
-        scanSessions({ instanceId: emulator.instanceId, client }),
+        purgeSessions({ instanceId: own.instanceId, client, allNodes: true }),
+        scanSessions({ instanceId: own.instanceId, client }),
       ]);
       expect(purge.status).toBe("purged");
-      expect(scan.totalSessions).toBeGreaterThanOrEqual(0);
-      expect(scan.totalSessions).toBeLessThanOrEqual(NODES * 25);
-      expect((await emulator.control.counters()).killAllClients).toBe(1);
+      expect(purge.sessionsBefore).toBe(NODES * 25);
+      // Each node was read at one moment, before or after the kill: all of its sessions or none.
+      expect(scan.nodes).toHaveLength(NODES);
+      for (const node of scan.nodes) expect([0, 25]).toContain(node.sessions);
+      expect(scan.totalSessions).toBe(scan.nodes.reduce((sum, n) => sum + n.sessions, 0));
+      expect((await own.control.counters()).killAllClients).toBe(1);
     } finally {
       await client.close();
+      await own.close();
     }
   });
 });

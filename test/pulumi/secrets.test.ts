@@ -16,6 +16,10 @@ import { openClients, startRedisServers, type OpenClients, type RedisServers } f
 import { describeWithRedis } from "../support/redis";
 import { createConsumerProject, type ConsumerProject } from "./support/consumer";
 import { Stack } from "./support/stack";
+import { SecretWitness } from "../safety/secret-witness";
+
+const SECURITY_TOKEN = "STS-Security-Token-PulumiSafety-8899aabbcc";
+const DEBUG_ENV = { DEBUG: "*", NODE_DEBUG: "http,undici,net" };
 
 /** Everything a test saw, as text (secret values revealed), to search for a secret. */
 function seen(...values: unknown[]): string {
@@ -39,6 +43,7 @@ describeWithRedis("credentials through the provider host", () => {
   let project: ConsumerProject | undefined;
   let connections: OpenClients | undefined;
   const hosts: ProviderHost[] = [];
+  const witness = new SecretWitness();
 
   /** The emulator's location without credentials: what a CI job exports besides its secrets. */
   function locationEnv(): Record<string, string | undefined> {
@@ -56,7 +61,8 @@ describeWithRedis("credentials through the provider host", () => {
   beforeAll(async () => {
     servers = await startRedisServers(1);
     connections = await openClients(servers.urls[0]!, [{ name: "app-1" }, { name: "app-2" }]);
-    emulator = await startEmulator({ redis: servers.urls, jobMs: 50 });
+    emulator = await startEmulator({ redis: servers.urls, jobMs: 50, onCredentials: witness.observe });
+    witness.add("the secret key", emulator.secretKey).add("the security token", SECURITY_TOKEN);
     project = createConsumerProject();
   });
 
@@ -195,5 +201,95 @@ describeWithRedis("credentials through the provider host", () => {
     expect(checked.failures[0]!.property).toBe("secretKey");
     expect(checked.failures[0]!.reason).toContain("huaweicloud:secretKey");
     expect(checked.failures[0]!.reason).not.toContain(value);
+  });
+
+  // Last: its purge kills the sessions the tests above count.
+  test("with DEBUG on: state, serialized providers, check failures, failed creates and the host's output hold no key, token or signature", async () => {
+    const secretKey = emulator!.secretKey;
+    const saved = { sk: process.env.HW_SECRET_KEY, st: process.env.HW_SECURITY_TOKEN };
+    process.env.HW_SECRET_KEY = secretKey;
+    process.env.HW_SECURITY_TOKEN = SECURITY_TOKEN;
+    let providers: string[];
+    try {
+      providers = [await serializeProvider("SessionScan"), await serializeProvider("SessionPurge")];
+    } finally {
+      for (const [name, value] of [
+        ["HW_SECRET_KEY", saved.sk],
+        ["HW_SECURITY_TOKEN", saved.st],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    const stack = await hostWith(
+      { ...locationEnv(), ...DEBUG_ENV },
+      {
+        "huaweicloud:accessKey": emulator!.accessKey,
+        "huaweicloud:secretKey": secret(secretKey),
+        "huaweicloud:securityToken": secret(SECURITY_TOKEN),
+      },
+    );
+    const texts: unknown[] = [providers];
+    const before = witness.requests;
+    const scan = await stack.create("SessionScan", "debug-scan", { instanceId: emulator!.instanceId });
+    expect(scan.outputs.totalSessions).toBe(2);
+    texts.push(scan, await stack.refresh(scan));
+    // A credential given as an input: Check refuses it, without echoing it.
+    for (const [field, value] of [
+      ["secretKey", secretKey],
+      ["securityToken", SECURITY_TOKEN],
+    ] as const) {
+      const checked = await stack.host.check(
+        stack.urn("SessionPurge", `input-${field}`),
+        {},
+        await stack.news("SessionPurge", {
+          instanceId: emulator!.instanceId,
+          allNodes: true,
+          [field]: value,
+        }),
+      );
+      expect(checked.failures.map((f) => f.property)).toContain(field);
+      texts.push(checked);
+    }
+    // Failed creates: a 500 echoing the credentials, a failed scan job, a 401 on the kill.
+    const echoed = `near ${secretKey} and ${SECURITY_TOKEN}`;
+    const faults = [
+      { route: "listNodes", times: 1, fault: { kind: "status", status: 500, errorMsg: echoed } },
+      { route: "scanClients", times: 1, fault: { kind: "job-fails", reason: echoed } },
+      { route: "killAllClients", times: 1, fault: { kind: "status", status: 401, errorMsg: echoed } },
+    ] as const;
+    for (const [i, rule] of faults.entries()) {
+      await emulator!.control.setFaults([rule]);
+      const kind = rule.route === "killAllClients" ? "SessionPurge" : "SessionScan";
+      const args = {
+        instanceId: emulator!.instanceId,
+        ...(kind === "SessionPurge" ? { allNodes: true } : {}),
+      };
+      texts.push(await failure(stack.create(kind, `failing-${i}`, args)));
+    }
+    // A kill whose answer is lost: recorded as purged-unverified, with the error in the state.
+    await emulator!.control.setFaults([
+      {
+        route: "killAllClients",
+        times: 1,
+        fault: { kind: "status", status: 502, after: true, errorMsg: echoed },
+      },
+    ]);
+    const purge = await stack.create("SessionPurge", "debug-purge", {
+      instanceId: emulator!.instanceId,
+      allNodes: true,
+    });
+    expect(purge.outputs.status).toBe("purged-unverified");
+    texts.push(purge);
+    await emulator!.control.clearFaults();
+
+    expect(witness.requests).toBeGreaterThan(before);
+    expect(witness.securityTokens.has(SECURITY_TOKEN)).toBe(true);
+    // The host printed something with DEBUG on (its warning at least), and it was all searched.
+    await stack.host.waitForLog(/purged-unverified/);
+    witness.expectNoneIn("state, providers, check failures and errors", seen(...texts));
+    witness.expectNoneIn("the provider host's stdout and stderr", stack.host.logs.join("\n"));
+    // The search would have found one.
+    expect(witness.leaksIn(`x${[...witness.signatures][0]!}`)).toEqual(["1 request signature(s)"]);
   });
 });

@@ -610,6 +610,12 @@ const CLI: Row[] = [
   ],
   ["CLI list without --node", () => cli(["list", "i1"]), /--node/, /required option '--node <id>'/],
   [
+    "CLI list --addr with a lone surrogate",
+    () => cli(["list", "i1", "--node", "n1", "--addr", LONE_SURROGATE]),
+    /addr/,
+    /surrogate|allowed|text/i,
+  ],
+  [
     "CLI list --limit 0",
     () => cli(["list", "i1", "--node", "n1", "--limit", "0"]),
     /--limit/,

@@ -233,8 +233,8 @@ const OPERATIONS: Record<string, Operation> = {
     },
   },
   "GeminiDB close": {
-    route: "geminidbCloseSessions",
-    run: () => client.geminidb.closeSessions(GEMINI, { nodeId: GEMINI_NODES[0]! }),
+    route: "geminidbCloseNodeSessions",
+    run: () => client.geminidb.closeNodeSessions(GEMINI_NODES[0]!, { isAll: true }),
   },
 };
 
@@ -247,7 +247,7 @@ const EXPECTED: Record<keyof typeof OPERATIONS, Partial<Record<FaultName, Expect
   "kill-all": { ...killRow("killAllClients", "job"), ...jobRow },
   "kill-chosen": killRow("killClients", "none"),
   "GeminiDB list": readRow("geminidbListSessions"),
-  "GeminiDB close": killRow("geminidbCloseSessions", "empty"),
+  "GeminiDB close": killRow("geminidbCloseNodeSessions", "empty"),
 };
 
 const CELLS: Array<[string, FaultName, Expected]> = Object.entries(EXPECTED).flatMap(([operation, row]) =>
@@ -386,8 +386,8 @@ const CLI_OPERATIONS: Record<string, CliOperation> = {
     args: () => ["scan", GEMINI, "--engine", "geminidb"],
   },
   "purge --engine geminidb": {
-    route: "geminidbCloseSessions",
-    names: "geminidbCloseSessions",
+    route: "geminidbCloseNodeSessions",
+    names: "geminidbCloseNodeSessions",
     args: () => ["purge", GEMINI, "--engine", "geminidb", "--node", GEMINI_NODES[0]!, "--yes", "--no-verify"],
   },
 };

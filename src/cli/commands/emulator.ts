@@ -11,6 +11,8 @@ interface EmulatorFlags {
   port?: number;
   redis?: string[];
   topology?: "proxy" | "data";
+  /** commander's negated flag: false with `--no-client-ip-pass-through`. */
+  clientIpPassThrough?: boolean;
   syntheticNodes?: number;
   sessionsPerNode?: number;
   seed?: number;
@@ -39,6 +41,7 @@ export function emulatorOptionsOf(
   if (flags.jobMs !== undefined) options.jobMs = flags.jobMs;
   if (flags.pageCache === true) options.pageCache = true;
   if (flags.seed !== undefined) options.seed = flags.seed;
+  if (flags.clientIpPassThrough === false) options.clientIpPassThrough = false;
   // The emulator's own test keys (never cloud credentials): a flag wins over the environment.
   const accessKey = flags.accessKey ?? env.DCS_EMULATOR_ACCESS_KEY;
   const secretKey = flags.secretKey ?? env.DCS_EMULATOR_SECRET_KEY;
@@ -79,6 +82,10 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
         "--topology <topology>",
         "sessions on proxies or on data nodes (default: proxy, or data with --redis)",
       ).choices(["proxy", "data"]),
+    )
+    .option(
+      "--no-client-ip-pass-through",
+      "proxies list a proxy-side addr and the real client in peer (as with pass-through off)",
     )
     .option("--synthetic-nodes <n>", "synthetic nodes (default: 3)", integerArgument(1, 1000))
     .option(
