@@ -23,6 +23,11 @@ import {
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 300;
+/**
+ * Nodes scanned and waited for at once, per node listed at once (`concurrency`): scan jobs run on the service,
+ * so their waits overlap the listing of nodes already scanned. `concurrency: 1` runs one node at a time.
+ */
+export const SCANS_AHEAD = 4;
 /** How often (in sessions) a node's listing reports progress. */
 const PROGRESS_EVERY = 1000;
 
@@ -173,6 +178,24 @@ export async function forEachLimited<T>(
   if (failed) throw firstError;
 }
 
+/** Runs the functions it is given with at most `limit` at once, the others waiting in order. */
+export function createLimiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 /** A snapshot of the planned nodes. The caller owns the client. */
 export async function takeSnapshot(plan: SnapshotPlan): Promise<SessionSnapshot> {
   const scannedAt = plan.now().toISOString();
@@ -218,7 +241,10 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
   const dataTimes = new Map<string, string>();
   for (const t of targets) acc.addNode(t.nodeId);
   onProgress?.({ kind: "nodes", nodeIds: targets.map((t) => t.nodeId) });
-  await forEachLimited(targets, plan.concurrency, async ({ nodeId }) => {
+  // Job waits are idle time: while `concurrency` nodes are listed, more are scanned and waited for.
+  const listing = createLimiter(plan.concurrency);
+  const scanning = plan.concurrency === 1 ? 1 : plan.concurrency * SCANS_AHEAD;
+  await forEachLimited(targets, scanning, async ({ nodeId }) => {
     if (plan.rescan) {
       // The job API may not know a scan's job id: then the list's data time tells when the scan is done.
       const since = new Date();
@@ -235,7 +261,7 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
         });
       onProgress?.({ kind: "scan-done", nodeId });
     }
-    await listNodeInto(plan, acc, nodeId, (time) => dataTimes.set(nodeId, time));
+    await listing(() => listNodeInto(plan, acc, nodeId, (time) => dataTimes.set(nodeId, time)));
   });
   return targets.map((t) => {
     const entry: NodeSessions = { nodeId: t.nodeId, sessions: acc.sessionsOf(t.nodeId) };
