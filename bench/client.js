@@ -6,7 +6,7 @@
  *   - `floor`: raw signed GETs of every page over one keep-alive pool, bodies read but not decoded or parsed;
  *   - `dcs`: `scanSessions` of this package;
  *   - `naive`: what a user writes from the API reference: `fetch`, `JSON.parse`, every session pushed into
- *     one array, nodes one after the other, pages one after the other, a job polled every second, the
+ *     one array (tagged with its node), nodes one after the other, pages one after the other, a job polled every second, the
  *     figures computed from the array at the end.
  * `rescan: true` takes a fresh snapshot (scan → wait → list); false lists what the last scan cached.
  */
@@ -136,16 +136,20 @@ async function naive(task) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
+    perNode[nodeId] = 0;
     for (let offset = 0; ; offset += PAGE) {
       const page = await naiveCall(
         info,
         "GET",
         `${clientsPath(info)}?node_id=${nodeId}&offset=${offset}&limit=${PAGE}`,
       );
-      for (const client of page.clients) all.push({ ...client, node_id: nodeId });
+      for (const client of page.clients) {
+        client.node_id = nodeId;
+        all.push(client);
+      }
+      perNode[nodeId] += page.clients.length;
       if (page.clients.length === 0 || offset + PAGE >= page.count) break;
     }
-    perNode[nodeId] = all.filter((s) => s.node_id === nodeId).length;
   }
   const idle = (s) => Number(s.idle) || 0;
   const buckets = { "<1m": 0, "1m-10m": 0, "10m-1h": 0, "1h-24h": 0, ">=24h": 0 };
