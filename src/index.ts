@@ -4,6 +4,13 @@ export { resolveConfig } from "./api/config";
 export type { ResolvedConfig } from "./api/config";
 export * from "./api/errors";
 export * from "./api/types";
-export type { ClientInfo, ClientInfoField, GeminiSession, JobStatus, OperationName } from "./api/schemas";
+export type {
+  ClientInfo,
+  ClientInfoField,
+  GeminiSession,
+  JobStatus,
+  KnownJobStatus,
+  OperationName,
+} from "./api/schemas";
 export { CLIENT_INFO_FIELDS } from "./api/schemas";
 export * from "./core";

@@ -56,7 +56,7 @@ export function createClient(options: ClientOptions = {}): SessionsClient {
     auth: authKind(resolved.credentials),
   });
   return {
-    dcs: createDcsApi(transport),
+    dcs: createDcsApi(transport, options.logger),
     geminidb: createGeminiDbApi(transport),
     config,
     close: () => transport.close(),

@@ -1,8 +1,8 @@
 /** The DCS v2 session operations (DESIGN §1), one function each, inputs checked before any request. */
 import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
-import { decodeResponse, type Transport } from "./http";
-import { sleep } from "./retry";
+import { decodeResponse, type ApiResponse, type Transport } from "./http";
+import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
   JobResponseSchema,
@@ -26,6 +26,9 @@ import type {
   KillAllTarget,
   ListAllClientsOptions,
   ListClientsOptions,
+  Logger,
+  NodeList,
+  NodeWithoutId,
   SessionNode,
   WaitForJobOptions,
   WireClientPage,
@@ -57,9 +60,13 @@ const WaitSettingsSchema = z.strictObject({
 export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 50, maxIntervalMs: 400 };
 export const LIST_ALL_DEFAULTS = { pageSize: 1000, concurrency: 4 };
 
-export function toSessionNode(node: LogicalNode): SessionNode {
+export function toSessionNode(node: LogicalNode & { node_id: string }): SessionNode {
+  return { nodeId: node.node_id, ...toNodeWithoutId(node) };
+}
+
+/** A node's fields other than its id, in camelCase. */
+function toNodeWithoutId(node: LogicalNode): NodeWithoutId {
   return {
-    nodeId: node.node_id,
     logicalNodeId: node.logical_node_id,
     name: node.name,
     status: node.status,
@@ -306,7 +313,11 @@ function makePoller(settings: WaitSettings, jobId: string, signal: AbortSignal |
         if (done !== undefined) return done;
         const left = giveUpAt - Date.now();
         if (left <= 0)
-          throw new TimeoutError("waitForJob", settings.timeoutMs, `job ${jobId} is still ${last}`);
+          throw new TimeoutError(
+            "waitForJob",
+            settings.timeoutMs,
+            `job ${jobId} did not end; last status seen: ${last}`,
+          );
         await sleep(Math.min(delay, left), signal);
         delay = Math.min(delay * 2, settings.maxIntervalMs);
       }
@@ -316,10 +327,82 @@ function makePoller(settings: WaitSettings, jobId: string, signal: AbortSignal |
 
 type Poller = ReturnType<typeof makePoller>;
 
-/** One look at a job: the job once it succeeded, undefined while it runs, a JobFailedError if it failed. */
+/**
+ * One look at a job: the job once it succeeded, undefined while it runs, a JobFailedError if it failed. Any
+ * status but SUCCESS and FAIL, the undocumented ones included, is still running (DESIGN §1).
+ */
 function jobOutcome(job: Job, id: string): Job | undefined {
   if (job.status === "FAIL") throw new JobFailedError(id, job.failReason);
   return job.status === "SUCCESS" ? job : undefined;
+}
+
+/**
+ * One poll of a job, as a function the poller calls again: the job once it succeeded, undefined while it runs.
+ * A read that fails in a way retry.ts says is worth another read (a 5xx, a body that is not a job, …) counts
+ * as still running, and the timeout's message says how the last read failed.
+ */
+function lookAtJob(
+  readJob: () => Promise<Job>,
+  id: string,
+  poller: Poller,
+  signal: AbortSignal | undefined,
+): () => Promise<Job | undefined> {
+  let seen = "not seen yet";
+  return async () => {
+    let job: Job;
+    try {
+      job = await readJob();
+    } catch (error) {
+      if (signal?.aborted || !decideJobPollRetry(error).retry) throw error;
+      poller.report(`${seen} (the last read failed: ${describeReadFailure(error)})`);
+      return undefined;
+    }
+    seen = job.status;
+    poller.report(seen);
+    return jobOutcome(job, id);
+  };
+}
+
+/** What a failed read of a job says, for the timeout's message. */
+function describeReadFailure(error: unknown): string {
+  if (error instanceof TimeoutError) return "no answer in time";
+  if (!(error instanceof ApiError)) return "an error";
+  return [error.status ? `HTTP ${error.status}` : "no response", error.errorCode].filter(Boolean).join(" ");
+}
+
+/**
+ * The nodes of a listing that the clients APIs can name, and those listed without a `node_id` (logged as a
+ * warning: their sessions cannot be read, and the caller must not count them silently).
+ */
+function splitByNodeId(
+  nodes: LogicalNode[],
+  logger: Logger | undefined,
+): Pick<NodeList, "nodes" | "withoutNodeId"> {
+  const named: SessionNode[] = [];
+  const unnamed: NodeWithoutId[] = [];
+  for (const node of nodes) {
+    if (node.node_id === undefined) unnamed.push(toNodeWithoutId(node));
+    else named.push(toSessionNode({ ...node, node_id: node.node_id }));
+  }
+  if (unnamed.length === 0) return { nodes: named };
+  const names = unnamed.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  const message = `listNodes: ${unnamed.length} node(s) listed without a node_id (${names}): the clients APIs cannot name them`;
+  warn(logger, message, { operation: "listNodes", withoutNodeId: unnamed.length });
+  return { nodes: named, withoutNodeId: unnamed };
+}
+
+function warn(logger: Logger | undefined, message: string, fields: Record<string, unknown>): void {
+  try {
+    logger?.("warn", message, fields);
+  } catch {
+    // A broken logger must not break the call it describes.
+  }
+}
+
+/** The server's clock from an answer's `Date` header, when it sent a readable one. */
+function serverTimeOf(response: ApiResponse): Date | undefined {
+  const at = response.serverDate === undefined ? NaN : Date.parse(response.serverDate);
+  return Number.isNaN(at) ? undefined : new Date(at);
 }
 
 /** The job API does not know this id: the scan is done once the list's data time reaches its start. */
@@ -352,15 +435,16 @@ async function waitForListTime(
 // The operations
 // ---------------------------------------------------------------------------------------------------------
 
-export function createDcsApi(transport: Transport): DcsApi {
-  async function listNodes(instanceId: string, options?: CallOptions) {
+/** `logger`: where a warning goes (a node listed without a `node_id`); the client's own logger. */
+export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
+  async function listNodes(instanceId: string, options?: CallOptions): Promise<NodeList> {
     const id = checkId(instanceId, "instanceId");
     const res = await transport.send({ operation: "listNodes", params: { instance_id: id }, options });
     const body = decodeResponse(ListNodesResponseSchema, res);
     return {
       instanceId: body.instance_id ?? id,
       total: body.total ?? body.nodes.length,
-      nodes: body.nodes.map(toSessionNode),
+      ...splitByNodeId(body.nodes, logger),
     };
   }
 
@@ -377,7 +461,9 @@ export function createDcsApi(transport: Transport): DcsApi {
       body,
       options,
     });
-    return { jobId: decodeResponse(JobIdResponseSchema, res).job_id };
+    const jobId = decodeResponse(JobIdResponseSchema, res).job_id;
+    const serverTime = serverTimeOf(res);
+    return serverTime ? { jobId, serverTime } : { jobId };
   }
 
   async function listClients(instanceId: string, request: ListClientsOptions, options?: CallOptions) {
@@ -450,11 +536,8 @@ export function createDcsApi(transport: Transport): DcsApi {
     const callOptions: CallOptions = { signal, deadlineMs };
     const poller = makePoller(settings, id, signal);
     try {
-      return await poller.poll(async () => {
-        const job = await showJob(id, callOptions);
-        poller.report(job.status);
-        return jobOutcome(job, id);
-      });
+      const look = lookAtJob(() => showJob(id, callOptions), id, poller, signal);
+      return await poller.poll(look);
     } catch (error) {
       if (!(fallback && error instanceof ApiError && error.status === 404)) throw error;
       const latestPage = (f: JobFallback, call: CallOptions) =>

@@ -5,6 +5,7 @@ import {
   GeminiListSessionsResponseSchema,
   GeminiNodeSessionPageSchema,
   GeminiNodeSessionsQuerySchema,
+  GeminiSessionStatisticsSchema,
 } from "./schemas";
 import type { CallOptions, GeminiDbApi } from "./types";
 import { checkFields, checkId, checkWire } from "./validate";
@@ -90,5 +91,26 @@ export function createGeminiDbApi(transport: Transport): GeminiDbApi {
     await transport.send({ operation: "geminidbCloseNodeSessions", params: { node_id: id }, body, options });
   }
 
-  return { listSessions, closeSessions, listNodeSessions, closeNodeSessions };
+  async function nodeSessionStatistics(nodeId: string, options?: CallOptions) {
+    const id = checkId(nodeId, "nodeId");
+    const res = await transport.send({
+      operation: "geminidbNodeSessionStatistics",
+      params: { node_id: id },
+      options,
+    });
+    const body = decodeResponse(GeminiSessionStatisticsSchema, res);
+    return {
+      totalConnections: body.total_connection_count ?? 0,
+      ...(body.active_connection_count === undefined
+        ? {}
+        : { activeConnections: body.active_connection_count }),
+      topSourceIps: body.top_source_ips.map((entry) => ({
+        clientIp: entry.client_ip ?? "",
+        connections: entry.connection_count ?? 0,
+      })),
+      topDbs: body.top_dbs,
+    };
+  }
+
+  return { listSessions, closeSessions, listNodeSessions, closeNodeSessions, nodeSessionStatistics };
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Pool, type Dispatcher } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import type { z } from "zod";
 import { ApiError, ConnectionError, DcsSessionsError, TimeoutError, redact } from "./errors";
 import {
@@ -52,6 +52,8 @@ export interface ApiResponse {
   /** The parsed JSON body; undefined when the body was empty. */
   body: unknown;
   requestId?: string;
+  /** The answer's `Date` header (the server's clock, whole seconds), when it sent one. */
+  serverDate?: string;
 }
 
 export interface Transport {
@@ -333,6 +335,11 @@ type AttemptResult =
   | { kind: "done"; response: ApiResponse }
   | { kind: "failed"; outcome: AttemptOutcome; failure: (attempts: number, hint?: string) => Error };
 
+/** The first value of a header that may repeat. */
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Where a call went, as errors and logs name it. */
 function whereOf(call: PreparedCall) {
   return { operation: call.operation, method: call.method, path: call.path };
@@ -350,7 +357,11 @@ export function judgeAnswer(
   const { status } = answer;
   if (status >= 200 && status < 300) {
     const parsed = parseSuccessBody(call.operation, answer.text);
-    if (parsed.ok) return { kind: "done", response: { ...where, status, body: parsed.body, requestId } };
+    if (parsed.ok) {
+      const serverDate = firstHeader(answer.headers["date"]);
+      const response: ApiResponse = { ...where, status, body: parsed.body, requestId };
+      return { kind: "done", response: serverDate ? { ...response, serverDate } : response };
+    }
     return {
       kind: "failed",
       outcome: { kind: "unreadable", status },
@@ -435,6 +446,9 @@ export function createTransport(settings: TransportSettings): Transport {
     if (settings.dispatcher) return settings.dispatcher;
     let pool = pools.get(origin);
     if (!pool) {
+      // undici is loaded at the first request, not with the client: it takes longer to load than the rest
+      // of the client, and processes that only validate (the Terraform provider's) never send one.
+      const { Pool } = require("undici") as typeof import("undici");
       pool = new Pool(origin, {
         connections: 16,
         keepAliveTimeout: 10_000,

@@ -2,6 +2,7 @@
  * The one place that decides whether a failed call is sent again (DESIGN §4). Everything here is pure except
  * `sleep`; the HTTP layer reports what an attempt ended with and does what `decideRetry` says.
  */
+import { ApiError, ConnectionError, TimeoutError } from "./errors";
 import type { OperationName } from "./schemas";
 
 /**
@@ -19,6 +20,7 @@ export const REPEATABLE: Readonly<Record<OperationName, boolean>> = {
   geminidbCloseSessions: false,
   geminidbListNodeSessions: true,
   geminidbCloseNodeSessions: false,
+  geminidbNodeSessionStatistics: true,
 };
 
 export interface RetryPolicy {
@@ -156,6 +158,28 @@ export function decideRetry(input: RetryInput): RetryDecision {
     return { retry: false, reason: `the next attempt (in ${delayMs} ms) would pass the call's deadline` };
   }
   return { retry: true, delayMs };
+}
+
+/**
+ * Whether a failed read of a job's status is asked again at the next poll, within the wait's deadline. The job
+ * was started and is still there whatever one read says: a 5xx, a 429 the transport's own retries did not
+ * outlast, an answer that was not a job (malformed, cut off, no `status`), a dropped connection or a call past
+ * its own deadline say nothing about it. A 404 is the caller's to follow (the list-time fallback); 400, 401
+ * and 403 are never asked again (a repeated bad signature locks the key), nor is the caller's own abort.
+ */
+export function decideJobPollRetry(error: unknown): { retry: true } | { retry: false; reason: string } {
+  if (error instanceof TimeoutError) return { retry: true };
+  if (!(error instanceof ApiError)) return { retry: false, reason: "not a failure of the job API" };
+  if (error instanceof ConnectionError) {
+    const { transient } = classifyNetworkError({ code: error.code });
+    return transient
+      ? { retry: true }
+      : { retry: false, reason: `${error.code ?? "the error"} is not transient` };
+  }
+  const { status } = error;
+  if (status >= 200 && status < 300) return { retry: true }; // a success status whose body was not a job
+  if (status === 429 || status >= 500) return { retry: true };
+  return { retry: false, reason: `HTTP ${status} is not asked again` };
 }
 
 /** Waits, unless the signal aborts first (then rejects with the signal's reason). */

@@ -130,12 +130,26 @@ export const JobIdResponseSchema = z.looseObject({
 });
 
 export const JOB_STATUSES = ["INIT", "RUNNING", "SUCCESS", "FAIL"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+/** The four documented job statuses. */
+export type KnownJobStatus = (typeof JOB_STATUSES)[number];
+/**
+ * A job status as the job API sent it (upper-cased). Values other than the documented four are kept as sent:
+ * a waiter treats them as still running, as Huawei's Terraform provider does (DESIGN §1).
+ */
+export type JobStatus = KnownJobStatus | (string & {});
+
+/** Whether a status is one of the documented four. */
+export function isKnownJobStatus(status: string): status is KnownJobStatus {
+  return (JOB_STATUSES as ReadonlyArray<string>).includes(status);
+}
 
 export const JobResponseSchema = z.looseObject({
   job_id: looseString,
   job_type: looseString,
-  status: z.preprocess((v) => (typeof v === "string" ? v.toUpperCase() : v), z.enum(JOB_STATUSES)),
+  status: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toUpperCase() : typeof v === "number" ? String(v) : v),
+    z.string().min(1),
+  ),
   begin_time: looseString,
   end_time: looseString,
   fail_reason: looseString,
@@ -143,7 +157,12 @@ export const JobResponseSchema = z.looseObject({
 export type JobResponse = z.infer<typeof JobResponseSchema>;
 
 export const LogicalNodeSchema = z.looseObject({
-  node_id: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1)),
+  // Optional: a node listed without an id (one being created, say) is kept out of the clients APIs by the
+  // caller, with a warning, rather than failing the whole listing.
+  node_id: z.preprocess(
+    (v) => (typeof v === "number" ? String(v) : v === null || v === "" ? undefined : v),
+    z.string().min(1).optional(),
+  ),
   logical_node_id: looseString,
   name: looseString,
   status: looseString,
@@ -165,12 +184,27 @@ export const ListNodesResponseSchema = z.looseObject({
 });
 export type ListNodesResponse = z.infer<typeof ListNodesResponseSchema>;
 
-/** The error body of every API: `{error_code, error_msg, error_ext_msg?}`. */
-export const ErrorBodySchema = z.looseObject({
-  error_code: looseString,
-  error_msg: looseString,
-  error_ext_msg: looseString,
-});
+/**
+ * GeminiDB answers errors as `{errCode, externalMessage}`; DCS (and the API gateway) as `{error_code,
+ * error_msg}`. Both are read into the DCS names, so one error type serves both APIs.
+ */
+function normaliseErrorBody(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const body = value as Record<string, unknown>;
+  if (body.error_code !== undefined || body.error_msg !== undefined) return body;
+  if (body.errCode === undefined && body.externalMessage === undefined) return body;
+  return { ...body, error_code: body.errCode, error_msg: body.externalMessage };
+}
+
+/** The error body of every API: `{error_code, error_msg, error_ext_msg?}`, or GeminiDB's `{errCode, externalMessage}`. */
+export const ErrorBodySchema = z.preprocess(
+  normaliseErrorBody,
+  z.looseObject({
+    error_code: looseString,
+    error_msg: looseString,
+    error_ext_msg: looseString,
+  }),
+);
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -210,6 +244,27 @@ export const GeminiNodeSessionPageSchema = z.looseObject({
   sessions: z.preprocess((v) => (v === null ? [] : v), z.array(GeminiSessionSchema)),
 });
 export type GeminiNodeSessionPage = z.infer<typeof GeminiNodeSessionPageSchema>;
+
+/** One client IP of a node's session statistics, the busiest first. */
+export const GeminiSourceCountSchema = z.looseObject({
+  client_ip: looseString,
+  connection_count: looseInt,
+});
+
+/**
+ * `GET /v3/{project_id}/redis/nodes/{node_id}/session-statistics`: counts without listing the sessions. The
+ * entries of `top_dbs` are kept as sent (their fields are not read).
+ */
+export const GeminiSessionStatisticsSchema = z.looseObject({
+  total_connection_count: looseInt,
+  active_connection_count: looseInt,
+  top_source_ips: z.preprocess(
+    (v) => (v === null || v === undefined ? [] : v),
+    z.array(GeminiSourceCountSchema),
+  ),
+  top_dbs: z.preprocess((v) => (v === null || v === undefined ? [] : v), z.array(z.looseObject({}))),
+});
+export type GeminiSessionStatisticsResponse = z.infer<typeof GeminiSessionStatisticsSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests (strict: these are what we send, and what the emulator checks)
@@ -330,6 +385,10 @@ export const OPERATIONS = {
   geminidbCloseSessions: { method: "DELETE", path: "/v3/{project_id}/instances/{instance_id}/sessions" },
   geminidbListNodeSessions: { method: "GET", path: "/v3/{project_id}/redis/nodes/{node_id}/sessions" },
   geminidbCloseNodeSessions: { method: "DELETE", path: "/v3/{project_id}/redis/nodes/{node_id}/sessions" },
+  geminidbNodeSessionStatistics: {
+    method: "GET",
+    path: "/v3/{project_id}/redis/nodes/{node_id}/session-statistics",
+  },
 } as const;
 export type OperationName = keyof typeof OPERATIONS;
 

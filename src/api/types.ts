@@ -30,10 +30,16 @@ export interface SessionNode {
   groupName?: string;
 }
 
+/** A node `logical-nodes` listed without a `node_id`: the clients APIs cannot name it. */
+export type NodeWithoutId = Omit<SessionNode, "nodeId">;
+
 export interface NodeList {
   instanceId: string;
   total: number;
+  /** The nodes the clients APIs can name. */
   nodes: SessionNode[];
+  /** Present when some nodes came without a `node_id`: left out of `nodes` (a warning is logged). */
+  withoutNodeId?: NodeWithoutId[];
 }
 
 export interface ClientPage {
@@ -100,18 +106,23 @@ export interface WaitForJobOptions extends CallOptions {
   maxIntervalMs?: number;
   /**
    * When the job API does not know the id (404), a scan job can still be followed by polling the node's
-   * session list until its `time` is at or after `since` (DESIGN §1).
+   * session list until its `time` is at or after `since` (DESIGN §1). Give the scan's `serverTime` when
+   * there is one: the list's `time` is the server's clock.
    */
   fallback?: { instanceId: string; nodeId: string; since: Date };
 }
 
 export interface DcsApi {
   listNodes(instanceId: string, options?: CallOptions): Promise<NodeList>;
+  /**
+   * `serverTime`: the server's clock when it accepted the scan (the answer's `Date` header, whole seconds),
+   * when it sent one: the `since` of a `waitForJob` fallback, so that this machine's clock does not matter.
+   */
   scanClients(
     instanceId: string,
     request: { nodeId: string; cleanCache?: boolean },
     options?: CallOptions,
-  ): Promise<{ jobId: string }>;
+  ): Promise<{ jobId: string; serverTime?: Date }>;
   listClients(instanceId: string, request: ListClientsOptions, options?: CallOptions): Promise<ClientPage>;
   listAllClients(
     instanceId: string,
@@ -166,6 +177,19 @@ export interface GeminiDbApi {
     request: { isAll: true } | { isAll: false; sessionIds: string[] },
     options?: CallOptions,
   ): Promise<void>;
+  /** A node's session counts without listing its sessions: a cheap count. */
+  nodeSessionStatistics(nodeId: string, options?: CallOptions): Promise<GeminiSessionStatistics>;
+}
+
+/** `session-statistics` of a GeminiDB node, in camelCase. */
+export interface GeminiSessionStatistics {
+  totalConnections: number;
+  /** As the service counts them; the emulator counts the sessions idle for less than a second. */
+  activeConnections?: number;
+  /** The client IPs with the most connections (at most ten), the busiest first. */
+  topSourceIps: Array<{ clientIp: string; connections: number }>;
+  /** As sent: the page names no fields this package reads. */
+  topDbs: Array<Record<string, unknown>>;
 }
 
 /** Static AK/SK (optionally temporary, with a security token) or an IAM token. */

@@ -88,7 +88,7 @@ export class SessionPurge extends Construct implements Dependable {
   readonly sessionsAfter: number;
   /** Selective purge: the sessions `match` selected. */
   readonly matchedSessions: number;
-  /** Per-node figures: a list of `{node_id, before, after}` (see `nodeAt(i)`). */
+  /** Per-node figures: a list of `{node_id, before, after, matched}` (see `nodeAt(i)`). */
   readonly nodes: Resolvable;
   /** The ids of the kill jobs. */
   readonly jobIds: string[];
@@ -156,6 +156,7 @@ export class SessionPurge extends Construct implements Dependable {
       nodeId: this.element.getStringAttribute(`${at}.node_id`),
       before: this.element.getNumberAttribute(`${at}.before`),
       after: this.element.getNumberAttribute(`${at}.after`),
+      matched: this.element.getNumberAttribute(`${at}.matched`),
     };
   }
 }

@@ -36,4 +36,6 @@ export interface PurgeNodeAttributes {
   readonly before: number;
   /** Null in the state when no after snapshot was taken. */
   readonly after: number;
+  /** A selective purge: the node's sessions the match selected (null otherwise). */
+  readonly matched: number;
 }

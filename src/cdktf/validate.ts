@@ -6,12 +6,7 @@
  */
 import { ValidationError } from "../api/errors";
 import { listIssues } from "../api/schemas";
-import {
-  RESOURCE_INPUT_KEYS,
-  ResourceInputsSchema,
-  resourceInputIssues,
-  type ResourceKind,
-} from "../core/resource-inputs";
+import { ResourceInputsSchema, resourceInputIssues, type ResourceKind } from "../core/resource-inputs";
 import type { CdkLibrary } from "./library";
 
 export type TokenTest = (value: unknown) => boolean;
@@ -124,9 +119,6 @@ const TYPE_OF: Record<ResourceKind, string> = {
   SessionPurge: "dcssessions_purge",
 };
 
-/** Until the selective-purge core lands, `match` is checked only for template text (the provider checks it). */
-const coreHasMatch = RESOURCE_INPUT_KEYS.SessionPurge.includes("match");
-
 /**
  * Validates a SessionScan's or SessionPurge's props with the core's schemas, after the construct's own
  * (`ownProps`: Terraform wiring, checked or passed by the caller). Throws a ValidationError naming the first
@@ -163,7 +155,7 @@ export function checkSessionProps(
   checkMatchText(record.match, isToken);
   const inputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
-    if (!ownProps.includes(key) && key !== "triggers" && !(key === "match" && !coreHasMatch)) {
+    if (!ownProps.includes(key) && key !== "triggers") {
       inputs[key] = value;
     }
   }

@@ -184,3 +184,36 @@ export function idListFrom(value: string, field: string): string[] {
 }
 
 export const SORT_FIELDS = CLIENT_INFO_FIELDS;
+
+/** Commander parser for a repeatable flag whose values are taken as typed (`--user`, `--name`). */
+export function collectValues(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Commander parser for a repeatable flag that also takes `a,b` (`--client`, `--cmd`: no commas inside). */
+export function collectList(value: string, previous: string[] | undefined): string[] {
+  const items = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError("must not be empty.");
+  return [...(previous ?? []), ...items];
+}
+
+/** Commander parser factory for a repeatable integer flag that also takes `a,b` (`--db`). */
+export function collectIntegers(
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string, previous: number[] | undefined) => number[] {
+  const one = integerArgument(min, max);
+  return (value, previous) => [
+    ...(previous ?? []),
+    ...value.split(",").map((item) => {
+      try {
+        return one(item);
+      } catch {
+        throw new InvalidArgumentError(`"${printable(item)}" is not ${integerWords(min, max)}.`);
+      }
+    }),
+  ];
+}

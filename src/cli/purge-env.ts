@@ -6,7 +6,7 @@
  */
 import { ValidationError } from "../api/errors";
 import { validatePurgeOptions } from "../core/purge";
-import type { Engine, PurgeOptions } from "../core/types";
+import type { Engine, PurgeOptions, SessionMatch } from "../core/types";
 import { ENGINES, booleanFrom, checkId, choiceFrom, idListFrom, integerFrom } from "./options";
 
 export const PURGE_ENV = {
@@ -36,6 +36,10 @@ export interface PurgeInputs {
   outsideWindow?: "fail" | "skip";
   verify?: boolean;
   waitTimeoutSeconds?: number;
+  /** The selectors (`--idle-over`, `--client`, …): a selective purge. Flags only, no variable. */
+  match?: SessionMatch;
+  /** How many matched sessions the report lists (`--top`). */
+  topN?: number;
 }
 
 /** Reads the `DCS_SESSIONS_*` variables that are set and not empty; errors name the variable. */
@@ -89,7 +93,35 @@ const PURGE_FLAGS: Partial<Record<keyof PurgeOptions, string>> = {
   outsideWindow: "--outside-window",
   verify: "--no-verify",
   waitTimeoutSeconds: "--wait-timeout",
+  topN: "--top",
 };
+
+/** The flag of each field of `match`: the selectors of a selective purge. */
+export const MATCH_FLAGS: Record<keyof SessionMatch, string> = {
+  idleOverSeconds: "--idle-over",
+  clients: "--client",
+  users: "--user",
+  names: "--name",
+  dbs: "--db",
+  cmds: "--cmd",
+};
+
+/**
+ * A problem the core found in `match` (`match.clients[1]: is not …`) said with the flag that gave the value:
+ * `--client "10.0.0.300": is not …`. A problem with `match` as a whole names every selector.
+ */
+function matchError(error: ValidationError, match: SessionMatch | undefined): ValidationError {
+  const [, key, index] = /^match(?:\.(\w+))?(?:\[(\d+)\])?/.exec(error.field) ?? [];
+  const problem = error.message.slice(error.field.length + 2);
+  const flag = key === undefined ? undefined : MATCH_FLAGS[key as keyof SessionMatch];
+  if (flag === undefined) return new ValidationError(Object.values(MATCH_FLAGS).join("/"), problem);
+  const values = match?.[key as keyof SessionMatch];
+  const value = Array.isArray(values) && index !== undefined ? values[Number(index)] : undefined;
+  // The value is named once: the core's message may already quote it.
+  const quoted = value === undefined ? undefined : JSON.stringify(value);
+  const named = quoted === undefined || problem.includes(quoted) ? flag : `${flag} ${quoted}`;
+  return new ValidationError(named, problem);
+}
 
 /**
  * Checks purge options with the core's rules (one target: nodes or every node; min <= max; …) before any
@@ -101,6 +133,7 @@ export function checkPurgeOptions(options: PurgeOptions): void {
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const key = error.field.split(/[.[]/)[0] as keyof PurgeOptions;
+    if (key === "match") throw matchError(error, options.match);
     const flag = PURGE_FLAGS[key];
     if (flag === undefined) throw error;
     const variable = (PURGE_ENV as Partial<Record<string, string>>)[key];

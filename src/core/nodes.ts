@@ -7,10 +7,12 @@
  * - No ids: every proxy when the instance has proxies, else every data node (`redis-server`), masters and
  *   replicas alike: clients can connect to a replica (read-only address), so its sessions count too.
  *   A listing without roles at all falls back to every listed node.
+ * - A node listed without a `node_id` cannot be named to the clients APIs: it is skipped, and a progress
+ *   message says so (a scan also reports it in `skippedNodes`), so that its sessions are not silently missing.
  */
 import { ApiError, ValidationError } from "../api/errors";
-import type { CallOptions, SessionNode, SessionsClient } from "../api/types";
-import type { Engine, ProgressEvent } from "./types";
+import type { CallOptions, NodeWithoutId, SessionNode, SessionsClient } from "../api/types";
+import type { Engine, ProgressEvent, SkippedNode } from "./types";
 
 export interface TargetNode {
   nodeId: string;
@@ -21,11 +23,13 @@ export interface TargetNode {
 /** At most this many known ids are listed in an error message. */
 const KNOWN_IDS_SHOWN = 20;
 
-export function isProxy(node: SessionNode): boolean {
+type NodeKind = Pick<SessionNode, "nodeRole" | "nodeType">;
+
+export function isProxy(node: NodeKind): boolean {
   return node.nodeRole === "redis-proxy" || node.nodeType === "proxy";
 }
 
-export function isDataNode(node: SessionNode): boolean {
+export function isDataNode(node: NodeKind): boolean {
   return node.nodeRole === "redis-server" || node.nodeType === "master" || node.nodeType === "slave";
 }
 
@@ -64,7 +68,72 @@ function target(node: SessionNode): TargetNode {
   return node.nodeRole ? { nodeId: node.nodeId, role: node.nodeRole } : { nodeId: node.nodeId };
 }
 
+/**
+ * The nodes without a `node_id` that would hold sessions by the rule of `sessionNodesOf` (applied to every
+ * listed node, with or without an id). Pure.
+ */
+export function skippedSessionNodesOf(
+  nodes: ReadonlyArray<SessionNode>,
+  withoutId: ReadonlyArray<NodeWithoutId>,
+): SkippedNode[] {
+  const all: NodeKind[] = [...nodes, ...withoutId];
+  const hasProxies = all.some(isProxy);
+  const hasDataNodes = all.some(isDataNode);
+  const holdsSessions = (n: NodeKind) => (hasProxies ? isProxy(n) : hasDataNodes ? isDataNode(n) : true);
+  return withoutId.filter(holdsSessions).map((n) => ({
+    ...(n.name === undefined ? {} : { name: n.name }),
+    ...(n.logicalNodeId === undefined ? {} : { logicalNodeId: n.logicalNodeId }),
+    ...(n.nodeRole === undefined ? {} : { role: n.nodeRole }),
+    reason: "listed by logical-nodes without a node_id, which the clients APIs need",
+  }));
+}
+
+/** The one line a user reads about skipped nodes. */
+function skippedMessage(skipped: ReadonlyArray<SkippedNode>): string {
+  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  return (
+    `${skipped.length} node(s) that hold sessions were listed without a node_id (${names}): ` +
+    `they are skipped, and their sessions are not counted`
+  );
+}
+
+/** The DCS nodes to act on, and the session nodes that had to be skipped. */
+export interface ResolvedNodes {
+  targets: TargetNode[];
+  skipped: SkippedNode[];
+}
+
 /** Resolves the DCS nodes to act on: the given ids (checked) or every session node. */
+export async function resolveDcsTargets(
+  client: SessionsClient,
+  instanceId: string,
+  nodeIds: ReadonlyArray<string> | undefined,
+  call: CallOptions,
+  onProgress?: (event: ProgressEvent) => void,
+): Promise<ResolvedNodes> {
+  let listed: SessionNode[];
+  let withoutId: NodeWithoutId[];
+  try {
+    const list = await client.dcs.listNodes(instanceId, call);
+    listed = list.nodes;
+    withoutId = list.withoutNodeId ?? [];
+  } catch (error) {
+    if (nodeIds && error instanceof ApiError && error.status === 403) {
+      onProgress?.({
+        kind: "message",
+        message: `listing the nodes was refused (HTTP 403); using the given node ids unchecked`,
+      });
+      return { targets: nodeIds.map((nodeId) => ({ nodeId })), skipped: [] };
+    }
+    throw error;
+  }
+  if (nodeIds) return { targets: checkKnownIds(nodeIds, listed), skipped: [] };
+  const skipped = skippedSessionNodesOf(listed, withoutId);
+  if (skipped.length > 0) onProgress?.({ kind: "message", message: skippedMessage(skipped) });
+  return { targets: sessionNodesOf(listed).map(target), skipped };
+}
+
+/** Resolves the DCS nodes to act on (see `resolveDcsTargets`), without the skipped ones. */
 export async function resolveDcsNodes(
   client: SessionsClient,
   instanceId: string,
@@ -72,31 +141,31 @@ export async function resolveDcsNodes(
   call: CallOptions,
   onProgress?: (event: ProgressEvent) => void,
 ): Promise<TargetNode[]> {
-  let listed: SessionNode[];
-  try {
-    listed = (await client.dcs.listNodes(instanceId, call)).nodes;
-  } catch (error) {
-    if (nodeIds && error instanceof ApiError && error.status === 403) {
-      onProgress?.({
-        kind: "message",
-        message: `listing the nodes was refused (HTTP 403); using the given node ids unchecked`,
-      });
-      return nodeIds.map((nodeId) => ({ nodeId }));
-    }
-    throw error;
-  }
-  return nodeIds ? checkKnownIds(nodeIds, listed) : sessionNodesOf(listed).map(target);
+  return (await resolveDcsTargets(client, instanceId, nodeIds, call, onProgress)).targets;
 }
 
-/** The nodes an operation acts on: DCS resolves them; GeminiDB takes the given ids or the whole instance. */
+/**
+ * The nodes an operation acts on: DCS resolves them; GeminiDB takes the given ids or the whole instance
+ * (`targets` undefined).
+ */
+export async function resolveTargetNodes(
+  client: SessionsClient,
+  input: { instanceId: string; engine?: Engine; nodeIds?: string[] },
+  call: CallOptions,
+  onProgress?: (event: ProgressEvent) => void,
+): Promise<{ targets: TargetNode[] | undefined; skipped: SkippedNode[] }> {
+  if ((input.engine ?? "dcs") === "dcs") {
+    return resolveDcsTargets(client, input.instanceId, input.nodeIds, call, onProgress);
+  }
+  return { targets: input.nodeIds?.map((nodeId) => ({ nodeId })), skipped: [] };
+}
+
+/** `resolveTargetNodes` without the skipped nodes (their warning has gone to `onProgress`). */
 export async function resolveTargets(
   client: SessionsClient,
   input: { instanceId: string; engine?: Engine; nodeIds?: string[] },
   call: CallOptions,
   onProgress?: (event: ProgressEvent) => void,
 ): Promise<TargetNode[] | undefined> {
-  if ((input.engine ?? "dcs") === "dcs") {
-    return resolveDcsNodes(client, input.instanceId, input.nodeIds, call, onProgress);
-  }
-  return input.nodeIds?.map((nodeId) => ({ nodeId }));
+  return (await resolveTargetNodes(client, input, call, onProgress)).targets;
 }

@@ -39,11 +39,17 @@ export const ResourceInputsSchema = z.strictObject({
 export type ResourceInputs = z.infer<typeof ResourceInputsSchema>;
 
 const CORE_SCHEMAS = { SessionScan: ScanInputSchema, SessionPurge: PurgeInputSchema } as const;
-/** Core options a resource does not expose: how the provider runs, and `rescan`, which only a refresh sets. */
-const NOT_INPUTS = new Set(["concurrency", "rescan"]);
+/**
+ * Core options a resource does not expose: how the provider runs, `rescan`, which only a refresh sets, and a
+ * purge's `topN`, which sizes the report's list of selected sessions that a state does not keep.
+ */
+const NOT_INPUTS: Record<ResourceKind, ReadonlySet<string>> = {
+  SessionScan: new Set(["concurrency", "rescan"]),
+  SessionPurge: new Set(["concurrency", "rescan", "topN"]),
+};
 
 function coreKeys(kind: ResourceKind): string[] {
-  return Object.keys(CORE_SCHEMAS[kind].shape).filter((key) => !NOT_INPUTS.has(key));
+  return Object.keys(CORE_SCHEMAS[kind].shape).filter((key) => !NOT_INPUTS[kind].has(key));
 }
 
 /** Every input name of a resource kind. */
@@ -175,9 +181,28 @@ function normalSet(values: unknown): unknown {
 }
 
 /**
+ * A match in its canonical form: each field's values as a sorted set (values within a field are OR, so their
+ * order and repeats select the same sessions), command names in lower case (they match case-insensitively).
+ */
+function normalMatch(match: unknown): unknown {
+  if (typeof match !== "object" || match === null || Array.isArray(match)) return match;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(match as Record<string, unknown>)) {
+    if (!Array.isArray(value)) out[key] = value;
+    else if (value.every((v) => typeof v === "number")) {
+      out[key] = [...new Set(value as number[])].sort((a, b) => a - b);
+    } else
+      out[key] = normalSet(
+        key === "cmds" ? value.map((v) => (typeof v === "string" ? v.toLowerCase() : v)) : value,
+      );
+  }
+  return out;
+}
+
+/**
  * The inputs of a resource in canonical form: only its input keys, an input equal to its default left out
- * (as if absent), node ids and days as sorted sets, a window's default time zone left out. Two inputs that
- * normalize to the same object mean the same operation.
+ * (as if absent), node ids, days and the values of each match field as sorted sets, a window's default time
+ * zone left out. Two inputs that normalize to the same object mean the same operation.
  */
 export function normalizeResourceInputs(
   kind: ResourceKind,
@@ -190,6 +215,7 @@ export function normalizeResourceInputs(
     if (value === undefined || value === null) continue;
     if (key === "nodeIds") value = normalSet(value);
     if (key === "maintenanceWindow") value = normalWindow(value);
+    if (key === "match") value = normalMatch(value);
     if (Object.hasOwn(defaults, key) && canonical(value) === canonical(defaults[key])) continue;
     out[key] = value;
   }

@@ -10,7 +10,7 @@ import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionAccumulator, WireClientReader, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
-import { resolveTargets, type TargetNode } from "./nodes";
+import { resolveTargetNodes, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
   MAX_TOP_N,
@@ -247,12 +247,14 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
   await forEachLimited(targets, scanning, async ({ nodeId }) => {
     if (plan.rescan) {
       // The job API may not know a scan's job id: then the list's data time tells when the scan is done.
-      const since = new Date();
-      const { jobId } = await client.dcs.scanClients(
+      // That time is the server's, so it is compared with the server's clock when the answer gave it.
+      const localStart = new Date();
+      const { jobId, serverTime } = await client.dcs.scanClients(
         instanceId,
         { nodeId, cleanCache: plan.cleanCache },
         call,
       );
+      const since = serverTime ?? localStart;
       onProgress?.({ kind: "scan-started", nodeId, jobId });
       await client.dcs
         .waitForJob(jobId, { ...call, timeoutMs: plan.timeoutMs, fallback: { instanceId, nodeId, since } })
@@ -395,8 +397,8 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
   now(); // a clock that answers no Date fails here, before any remote call
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
-    const targets = await resolveTargets(client, input, call, options.onProgress);
-    return takeSnapshot({
+    const { targets, skipped } = await resolveTargetNodes(client, input, call, options.onProgress);
+    const snapshot = await takeSnapshot({
       client,
       instanceId: input.instanceId,
       engine,
@@ -411,5 +413,6 @@ export async function scanSessions(options: ScanOptions): Promise<SessionSnapsho
       onProgress: options.onProgress,
       now,
     });
+    return skipped.length > 0 ? { ...snapshot, skippedNodes: skipped } : snapshot;
   });
 }

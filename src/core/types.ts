@@ -79,6 +79,14 @@ export interface SessionSummary {
   ageSeconds: number;
 }
 
+/** A node that holds sessions but that an operation could not act on. */
+export interface SkippedNode {
+  name?: string;
+  logicalNodeId?: string;
+  role?: string;
+  reason: string;
+}
+
 /** The result of `scanSessions`: bounded in size whatever the number of sessions. */
 export interface SessionSnapshot {
   instanceId: string;
@@ -97,6 +105,11 @@ export interface SessionSnapshot {
   topIdle: SessionSummary[];
   /** When the scan ran (ISO 8601). */
   scannedAt: string;
+  /**
+   * Present only when `logical-nodes` listed session nodes without a `node_id`: the clients APIs cannot name
+   * them, so they were not scanned and none of their sessions is counted above.
+   */
+  skippedNodes?: SkippedNode[];
   /**
    * Present only when a map's key space went past the exact-counting bound (100 000 distinct keys): the maps
    * named here list lower bounds for their keys (their totals, `other` included, stay exact).

@@ -47,6 +47,8 @@ export const FaultRuleSchema = z.strictObject({
     z.strictObject({ kind: z.literal("truncated-json") }),
     z.strictObject({ kind: z.literal("job-fails"), reason: z.string().optional() }),
     z.strictObject({ kind: z.literal("job-never-ends") }),
+    z.strictObject({ kind: z.literal("job-status"), status: z.string().min(1).max(64) }),
+    z.strictObject({ kind: z.literal("job-unknown") }),
     z.strictObject({ kind: z.literal("dcs-4957") }),
   ]),
 });
@@ -55,8 +57,15 @@ export const FaultRulesSchema = z.array(FaultRuleSchema);
 /** The operations that start a job: only they can take a job fault. */
 export const JOB_ROUTES: ReadonlySet<OperationName> = new Set(["scanClients", "killAllClients"]);
 
-function isJobFault(fault: Fault): boolean {
-  return fault.kind === "job-fails" || fault.kind === "job-never-ends";
+const JOB_FAULT_KINDS: ReadonlySet<Fault["kind"]> = new Set([
+  "job-fails",
+  "job-never-ends",
+  "job-status",
+  "job-unknown",
+]);
+
+export function isJobFault(fault: Fault): boolean {
+  return JOB_FAULT_KINDS.has(fault.kind);
 }
 
 /** mulberry32: small, seeded, good enough to decide whether a fault hits. */

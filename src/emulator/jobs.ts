@@ -4,16 +4,24 @@
  * snapshot when the job ends, not before.
  */
 import { randomBytes } from "node:crypto";
-import type { JobStatus } from "../api/schemas";
+import type { JobStatus, KnownJobStatus } from "../api/schemas";
 
 export type JobWork = () => Promise<(() => void) | void>;
 
-export type JobFault = { kind: "job-fails"; reason?: string } | { kind: "job-never-ends" };
+export type JobFault =
+  | { kind: "job-fails"; reason?: string }
+  | { kind: "job-never-ends" }
+  | { kind: "job-status"; status: string }
+  | { kind: "job-unknown" };
 
 interface Job {
   id: string;
   type: string;
-  status: JobStatus;
+  status: KnownJobStatus;
+  /** Shown instead of INIT/RUNNING until the job ends (a `job-status` fault). */
+  shownWhileRunning?: string;
+  /** The job API answers 404 for it (a `job-unknown` fault). */
+  unknown?: boolean;
   beginMs: number;
   endMs?: number;
   failReason?: string;
@@ -47,6 +55,8 @@ export class JobBook {
   /** Starts a job and returns its id at once; the work runs when the job moves to RUNNING. */
   start(type: string, work: JobWork, fault?: JobFault): string {
     const job: Job = { id: randomBytes(16).toString("hex"), type, status: "INIT", beginMs: this.now() };
+    if (fault?.kind === "job-status") job.shownWhileRunning = fault.status;
+    if (fault?.kind === "job-unknown") job.unknown = true;
     this.jobs.set(job.id, job);
     const half = Math.floor(this.jobMs / 2);
     this.after(half, () => {
@@ -65,13 +75,15 @@ export class JobBook {
 
   show(id: string): JobView | undefined {
     const job = this.jobs.get(id);
-    if (!job) return undefined;
+    if (!job || job.unknown) return undefined;
+    const running = job.status === "INIT" || job.status === "RUNNING";
     return {
       job_id: job.id,
       job_type: job.type,
-      status: job.status,
-      begin_time: new Date(job.beginMs).toISOString(),
-      end_time: job.endMs === undefined ? "" : new Date(job.endMs).toISOString(),
+      status: running && job.shownWhileRunning !== undefined ? job.shownWhileRunning : job.status,
+      // Millisecond-epoch strings, as the job API sends them.
+      begin_time: String(job.beginMs),
+      end_time: job.endMs === undefined ? "" : String(job.endMs),
       fail_reason: job.failReason ?? "",
     };
   }

@@ -18,7 +18,7 @@ import {
   type OperationName,
 } from "../api/schemas";
 import type { JobBook, JobFault } from "./jobs";
-import { Snapshot } from "./snapshot";
+import { Snapshot, newestFirst } from "./snapshot";
 import type { InstanceSpec, NodeSpec, SessionView } from "./types";
 
 export interface NodeState {
@@ -42,10 +42,20 @@ export interface EmulatorState {
   pageCache?: boolean;
 }
 
-/** Error codes: APIGW.* and DCS.4957 are the real service's; the others are the emulator's own. */
+/**
+ * Error codes. APIGW.* (the gateway), DCS.4957 and GeminiDB's DBS.200001 (parameter error), DBS.200002 (the
+ * instance does not exist) and DBS.200013 (the node does not exist) are the services' own. No page names a
+ * DCS code for a bad parameter, an unknown object or an internal failure, nor a GeminiDB one for an internal
+ * failure: DCS.4000/4004/5000 and EMULATOR.5000 are the emulator's stand-ins.
+ */
 export const ERROR_CODES = {
-  dcs: { invalid: "DCS.4000", notFound: "DCS.4004", internal: "DCS.5000" },
-  geminidb: { invalid: "DBS.4000", notFound: "DBS.4004", internal: "DBS.5000" },
+  dcs: { invalid: "DCS.4000", notFound: "DCS.4004", nodeNotFound: "DCS.4004", internal: "DCS.5000" },
+  geminidb: {
+    invalid: "DBS.200001",
+    notFound: "DBS.200002",
+    nodeNotFound: "DBS.200013",
+    internal: "EMULATOR.5000",
+  },
   noSuchApi: "APIGW.0101",
 } as const;
 
@@ -57,6 +67,16 @@ export class HttpError extends Error {
   ) {
     super(`${status} ${errorCode} ${errorMsg}`);
   }
+}
+
+/**
+ * An error body in the shape its API uses: GeminiDB `{errCode, externalMessage}`, DCS `{error_code,
+ * error_msg}`. The API gateway (APIGW.*: signature, throttling, unknown path) answers in the DCS shape for both.
+ */
+export function errorBodyOf(engine: Engine, code: string, msg: string): Record<string, string> {
+  return engine === "geminidb" && !code.startsWith("APIGW.")
+    ? { errCode: code, externalMessage: msg }
+    : { error_code: code, error_msg: msg };
 }
 
 export interface RouteMatch {
@@ -110,9 +130,9 @@ export interface RouteResult {
   text?: string;
 }
 
-type Engine = "dcs" | "geminidb";
+export type Engine = "dcs" | "geminidb";
 
-function engineOf(operation: OperationName): Engine {
+export function engineOf(operation: OperationName): Engine {
   return OPERATIONS[operation].path.startsWith("/v3/") ? "geminidb" : "dcs";
 }
 
@@ -148,6 +168,8 @@ export async function handleRoute(state: EmulatorState, req: RouteRequest): Prom
       return geminidbListNodeSessions(state, params["node_id"] ?? "", req);
     case "geminidbCloseNodeSessions":
       return geminidbCloseNodeSessions(state, params["node_id"] ?? "", req);
+    case "geminidbNodeSessionStatistics":
+      return geminidbNodeSessionStatistics(state, params["node_id"] ?? "");
   }
 }
 
@@ -170,7 +192,7 @@ function nodeOf(instance: InstanceState, nodeId: string, engine: Engine): NodeSt
   if (!node) {
     throw new HttpError(
       404,
-      ERROR_CODES[engine].notFound,
+      ERROR_CODES[engine].nodeNotFound,
       `node ${nodeId} does not exist in instance ${instance.spec.instanceId}`,
     );
   }
@@ -183,7 +205,7 @@ function geminidbNode(state: EmulatorState, nodeId: string): NodeState {
     const node = instance.nodes.find((n) => n.spec.nodeId === nodeId);
     if (node) return node;
   }
-  throw new HttpError(404, ERROR_CODES.geminidb.notFound, `node ${nodeId} does not exist`);
+  throw new HttpError(404, ERROR_CODES.geminidb.nodeNotFound, `node ${nodeId} does not exist`);
 }
 
 /** Validates with a strict schema; a failure is a 400 naming the parameter and what is allowed. */
@@ -264,7 +286,7 @@ function listNodes(instance: InstanceState): RouteResult {
     const spec = node.spec;
     const group = spec.groupName ?? (spec.role === "redis-proxy" ? "proxy" : `group-${i}`);
     return {
-      node_id: spec.nodeId,
+      node_id: spec.listedWithoutId ? undefined : spec.nodeId,
       logical_node_id: `${spec.nodeId.slice(0, 8)}-logical-${i}`,
       name: spec.name ?? `${spec.type}-${i}`,
       status: "Active",
@@ -272,7 +294,8 @@ function listNodes(instance: InstanceState): RouteResult {
       node_role: spec.role,
       node_type: spec.type,
       node_ip: nodeIpOf(node),
-      node_port: spec.port ?? 6379,
+      // The logical-nodes page types node_port as String.
+      node_port: String(spec.port ?? 6379),
       group_id: `group-id-${group}`,
       group_name: group,
     };
@@ -370,22 +393,30 @@ const GeminiInstanceQuerySchema = {
   },
 };
 
-/** GeminiDB's session shape; numbers stay numbers, as the page's example sends them. */
-function geminiSession(client: ClientInfo): Record<string, unknown> {
-  const asNumber = (v: unknown) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v);
+/**
+ * GeminiDB's session shape, every field a String as the page's table types them (its example sends numbers;
+ * the client reads both).
+ */
+function geminiSession(client: ClientInfo): Record<string, string | undefined> {
+  const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
   return {
-    id: asNumber(client.id),
+    id: text(client.id),
     name: client.name ?? "",
     cmd: client.cmd ?? "",
-    age: client.age,
-    idle: client.idle,
-    db: asNumber(client.db),
+    age: text(client.age),
+    idle: text(client.idle),
+    db: text(client.db),
     addr: client.addr,
-    fd: asNumber(client.fd),
-    sub: client.sub ?? 0,
-    psub: client.psub ?? 0,
-    multi: client.multi ?? -1,
+    fd: text(client.fd),
+    sub: text(client.sub ?? 0),
+    psub: text(client.psub ?? 0),
+    multi: text(client.multi ?? -1),
   };
+}
+
+/** A node's live sessions as GeminiDB lists them: newest first. */
+async function geminiView(node: NodeState): Promise<SessionView> {
+  return newestFirst(await liveView(node));
 }
 
 async function geminidbListSessions(instance: InstanceState, req: RouteRequest): Promise<RouteResult> {
@@ -393,7 +424,7 @@ async function geminidbListSessions(instance: InstanceState, req: RouteRequest):
   const nodes = nodeId === undefined ? sessionNodes(instance) : [nodeOf(instance, nodeId, "geminidb")];
   const nodeSessions = [];
   for (const node of nodes) {
-    const view = await liveView(node);
+    const view = await geminiView(node);
     const sessions = [];
     for (let i = 0; i < view.count; i++) sessions.push(geminiSession(view.at(i)));
     nodeSessions.push({ node_id: node.spec.nodeId, total_count: view.count, sessions });
@@ -429,7 +460,7 @@ async function geminidbListNodeSessions(
     "geminidb",
   );
   const node = geminidbNode(state, nodeId);
-  const live = new Snapshot(await liveView(node), new Date(state.now()).toISOString());
+  const live = new Snapshot(await geminiView(node), new Date(state.now()).toISOString());
   const page = live.page({ offset: query.offset, limit: query.limit ?? 50, addrPrefix: query.addr_prefix });
   return { status: 200, body: { total_count: page.count, sessions: page.clients.map(geminiSession) } };
 }
@@ -463,4 +494,44 @@ async function geminidbCloseNodeSessions(
     }
   }
   return { status: 200, body: {} };
+}
+
+/** The IP of an `ip:port` address (`[v6]:port` too); the address itself when it has no port. */
+function ipOfAddr(addr: string): string {
+  if (addr.startsWith("[")) return addr.slice(1, Math.max(1, addr.indexOf("]")));
+  const colon = addr.lastIndexOf(":");
+  return colon > 0 ? addr.slice(0, colon) : addr;
+}
+
+/** How many of the top client IPs the statistics list (the page: "at most ten"). */
+const TOP_SOURCE_IPS = 10;
+
+/**
+ * Counts over the node's live sessions. "Active" is not defined by the page: here, a session idle for less
+ * than a second. `top_dbs` is left empty: the emulator does not model its entries.
+ */
+async function geminidbNodeSessionStatistics(state: EmulatorState, nodeId: string): Promise<RouteResult> {
+  validate(IdSchema, nodeId, "geminidb");
+  const view = await liveView(geminidbNode(state, nodeId));
+  const byIp = new Map<string, number>();
+  let active = 0;
+  for (let i = 0; i < view.count; i++) {
+    const session = view.at(i);
+    if ((session.idle ?? 0) < 1) active++;
+    const ip = ipOfAddr(session.addr ?? "");
+    byIp.set(ip, (byIp.get(ip) ?? 0) + 1);
+  }
+  const top = [...byIp.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_SOURCE_IPS)
+    .map(([ip, count]) => ({ client_ip: ip, connection_count: count }));
+  return {
+    status: 200,
+    body: {
+      total_connection_count: view.count,
+      active_connection_count: active,
+      top_source_ips: top,
+      top_dbs: [],
+    },
+  };
 }

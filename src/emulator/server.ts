@@ -14,14 +14,17 @@ import {
 } from "./auth";
 import { createRedisBackend } from "./backends/redis";
 import { CONTROL_PREFIX, controlOf, handleControl } from "./control";
-import { FaultBook, JOB_ROUTES } from "./faults";
+import { FaultBook, JOB_ROUTES, isJobFault } from "./faults";
 import { JobBook, type JobFault } from "./jobs";
 import {
   ERROR_CODES,
   HttpError,
+  engineOf,
+  errorBodyOf,
   handleRoute,
   matchRoute,
   type EmulatorState,
+  type Engine,
   type InstanceState,
 } from "./routes";
 import { createSyntheticNodes, hash32 } from "./synthetic";
@@ -41,7 +44,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 type FaultStatus = Extract<FaultRule["fault"], { kind: "status" }>["status"];
 
-/** What an injected status answers unless the rule sets its own code and message. */
+/**
+ * What an injected status answers unless the rule sets its own code and message. 400 and 500 come from the
+ * service itself, so a GeminiDB route answers its own code for them (GEMINIDB_STATUS_FAULTS).
+ */
 const STATUS_FAULTS: Record<FaultStatus, { code: string; msg: string }> = {
   400: { code: "DCS.4000", msg: "Invalid request (injected fault)" },
   401: { code: "APIGW.0301", msg: "Incorrect IAM authentication information (injected fault)" },
@@ -51,6 +57,11 @@ const STATUS_FAULTS: Record<FaultStatus, { code: string; msg: string }> = {
   502: { code: "APIGW.0202", msg: "Backend unavailable (injected fault)" },
   503: { code: "APIGW.0202", msg: "Service unavailable (injected fault)" },
   504: { code: "APIGW.0203", msg: "Backend timeout (injected fault)" },
+};
+
+const GEMINIDB_STATUS_FAULTS: Partial<Record<FaultStatus, { code: string; msg: string }>> = {
+  400: { code: ERROR_CODES.geminidb.invalid, msg: "Parameter error (injected fault)" },
+  500: { code: ERROR_CODES.geminidb.internal, msg: "Internal service error (injected fault)" },
 };
 
 /** A stable id shaped like the service's (hex, uuid-like), from the seed and a purpose. */
@@ -140,8 +151,14 @@ async function buildInstance(
   };
 }
 
-function errorBody(code: string, msg: string): string {
-  return JSON.stringify({ error_code: code, error_msg: msg });
+function errorBody(code: string, msg: string, engine: Engine = "dcs"): string {
+  return JSON.stringify(errorBodyOf(engine, code, msg));
+}
+
+/** An unexpected failure of the emulator itself (a backend gone, say), as its API's 500. */
+function internalError(error: unknown, engine: Engine): HttpError {
+  const msg = error instanceof Error ? error.message : String(error);
+  return new HttpError(500, ERROR_CODES[engine].internal, `emulator failure: ${msg}`);
 }
 
 /** Applies an output fault to a JSON body: a stray token, or the first half only. */
@@ -225,7 +242,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const send = (res: ServerResponse, status: number, body?: string, headers: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return;
-    const common = { "x-request-id": randomBytes(16).toString("hex"), ...headers };
+    // The Date header reads the emulator's clock, as a client that compares with the server's time expects.
+    const common = {
+      "x-request-id": randomBytes(16).toString("hex"),
+      date: new Date(now()).toUTCString(),
+      ...headers,
+    };
     if (body === undefined) {
       res.writeHead(status, common).end();
     } else {
@@ -254,6 +276,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const msg = `The API does not exist or has not been published: ${method} ${pathname}`;
       return send(res, 404, errorBody(ERROR_CODES.noSuchApi, msg));
     }
+    const engine = engineOf(match.operation);
+    try {
+      await serveOperation(req, res, match, rawUrl, q, method, engine);
+    } catch (error) {
+      // Answered in the shape of the operation's API (GeminiDB `{errCode, externalMessage}`).
+      const failure = error instanceof HttpError ? error : internalError(error, engine);
+      send(res, failure.status, errorBody(failure.errorCode, failure.errorMsg, engine));
+    }
+  };
+
+  /** One API operation, after routing: faults, signature, the operation, its answer. */
+  const serveOperation = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: NonNullable<ReturnType<typeof matchRoute>>,
+    rawUrl: string,
+    q: number,
+    method: string,
+    engine: Engine,
+  ): Promise<void> => {
     const fault = faults.callOf(match.operation);
     if (fault?.kind === "reset" && fault.when === "before-body") {
       req.socket.destroy();
@@ -273,10 +315,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const sendStatus = (f: Extract<FaultRule["fault"], { kind: "status" }>) => {
       if (f.status === 429) faults.count("throttled");
       if (f.status === 401) faults.count("unauthorized");
-      const defaults = STATUS_FAULTS[f.status];
+      const defaults =
+        (engine === "geminidb" ? GEMINIDB_STATUS_FAULTS[f.status] : undefined) ?? STATUS_FAULTS[f.status];
       const headers: Record<string, string> =
         f.status === 429 ? { "retry-after": String(f.retryAfterSeconds ?? 1) } : {};
-      send(res, f.status, errorBody(f.errorCode ?? defaults.code, f.errorMsg ?? defaults.msg), headers);
+      const body = errorBody(f.errorCode ?? defaults.code, f.errorMsg ?? defaults.msg, engine);
+      send(res, f.status, body, headers);
     };
     if (fault?.kind === "latency" && !fault.after) await sleep(fault.ms);
     if (fault?.kind === "status" && !fault.after) return sendStatus(fault);
@@ -288,8 +332,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
     }
     const jobFault: JobFault | undefined =
-      (fault?.kind === "job-fails" || fault?.kind === "job-never-ends") && JOB_ROUTES.has(match.operation)
-        ? fault
+      fault !== undefined && isJobFault(fault) && JOB_ROUTES.has(match.operation)
+        ? (fault as JobFault)
         : undefined;
     const result = await handleRoute(state, {
       match,

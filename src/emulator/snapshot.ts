@@ -150,3 +150,14 @@ function numericKey(value: unknown): number {
   const n = typeof value === "number" ? value : Number(value);
   return value === undefined || value === "" || !Number.isFinite(n) ? -Infinity : n;
 }
+
+/**
+ * The same sessions, newest connection first (as GeminiDB lists a node's sessions): the smallest `age` first,
+ * and among equal ages the later one in the backend's order (`CLIENT LIST` lists the oldest first).
+ */
+export function newestFirst(view: SessionView): SessionView {
+  const reversed = new Uint32Array(view.count);
+  for (let i = 0; i < view.count; i++) reversed[i] = view.count - 1 - i;
+  const order = sortIndexes(view, reversed, "age", "asc");
+  return { count: order.length, at: (index: number) => view.at(order[index] as number) };
+}

@@ -44,6 +44,11 @@ export interface NodeSpec {
   port?: number;
   /** The shard (group) the node belongs to; a master and its slaves share one. */
   groupName?: string;
+  /**
+   * `logical-nodes` lists the node without a `node_id` (as for a node still being created); the clients APIs
+   * still know it by `nodeId`.
+   */
+  listedWithoutId?: boolean;
 }
 
 export interface InstanceSpec {
@@ -93,6 +98,10 @@ export interface FaultRule {
     | { kind: "truncated-json" }
     | { kind: "job-fails"; reason?: string }
     | { kind: "job-never-ends" }
+    /** The job shows this status (one the API does not document) instead of INIT/RUNNING until it ends. */
+    | { kind: "job-status"; status: string }
+    /** The job API does not know the job's id (404), though the job runs: a client falls back to the list. */
+    | { kind: "job-unknown" }
     | { kind: "dcs-4957" };
 }
 

@@ -201,6 +201,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
       const snapshot = await this.guarded(() =>
         this.operations.scanSessions(this.scanOptions(inputs as SessionScanInputs)),
       );
+      this.warnSkippedNodes((inputs as SessionScanInputs).instanceId, snapshot);
       return plain({ ...inputs, ...scanOutputs(snapshot) });
     }
     const p = inputs as SessionPurgeInputs;
@@ -216,6 +217,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
         maintenanceWindow: p.maintenanceWindow,
         outsideWindow: p.outsideWindow,
         verify: p.verify,
+        match: p.match,
         waitTimeoutSeconds: p.waitTimeoutSeconds,
         clientOptions: clientOptionsFor(p, this.config, this.env()),
       }),
@@ -231,6 +233,17 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
       );
     }
     return plain({ ...inputs, ...outputs });
+  }
+
+  /** Nodes the scan could not name (no `node_id`): their sessions are missing from the outputs, so say so. */
+  private warnSkippedNodes(instanceId: string, snapshot: SessionSnapshot): void {
+    const skipped = snapshot.skippedNodes ?? [];
+    if (skipped.length === 0) return;
+    const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+    this.warn(
+      `SessionScan of ${instanceId}: ${skipped.length} node(s) listed without a node_id were not scanned ` +
+        `(${names}); their sessions are not in totalSessions`,
+    );
   }
 
   private scanOptions(s: SessionScanInputs): ScanOptions {

@@ -11,6 +11,7 @@ import type {
   NodePurge,
   NodeSessions,
   PurgeStatus,
+  SessionMatch,
   SessionSummary,
 } from "../core/types";
 import { serializedProviders } from "./serialized";
@@ -66,6 +67,15 @@ export interface SessionPurgeArgs extends SessionArgsBase {
   outsideWindow?: pulumi.Input<"fail" | "skip">;
   /** Count again after the kill for `sessionsAfter` (default true). */
   verify?: pulumi.Input<boolean>;
+  /**
+   * A selective purge: kill only the sessions this selects, never with a kill-all. Every field is optional
+   * (at least one): `idleOverSeconds` (idle for more than this), `clients` (IPs or CIDR ranges, v4 or v6,
+   * matched against each session's `peer`, else its `addr`), `users`, `names`, `dbs`, `cmds`. Values within
+   * a field are alternatives (OR); fields narrow each other (AND). `maxSessions`/`minSessions` then count the
+   * matched sessions. A change re-runs the purge on the next `pulumi up`; the order of the values within a
+   * field, repeats, and the case of `cmds` do not count as a change.
+   */
+  match?: pulumi.Input<SessionMatch>;
 }
 
 /** The args plus every output left undefined, so the engine registers the outputs. */
@@ -139,7 +149,8 @@ export class SessionScan extends SessionResource {
 }
 
 /**
- * Kills every client session of an instance (or of the given nodes), behind guards. Runs on create and when
+ * Kills every client session of an instance (or of the given nodes), or with `match` only the sessions it
+ * selects, behind guards. Runs on create and when
  * its inputs or `triggers` change (or on every `pulumi up` with `alwaysRun`). Preview, refresh and destroy
  * never kill a session.
  */
@@ -151,6 +162,7 @@ export class SessionPurge extends SessionResource {
   declare readonly maintenanceWindow: pulumi.Output<MaintenanceWindow | undefined>;
   declare readonly outsideWindow: pulumi.Output<"fail" | "skip" | undefined>;
   declare readonly verify: pulumi.Output<boolean | undefined>;
+  declare readonly match: pulumi.Output<SessionMatch | undefined>;
 
   /**
    * `purged`, `purged-unverified` (a kill was sent but its job or the after snapshot failed: see
@@ -163,9 +175,11 @@ export class SessionPurge extends SessionResource {
   declare readonly sessionsBefore: pulumi.Output<number | null>;
   /** Sessions counted after the kill; null without `verify`, on a dry run or a skip. */
   declare readonly sessionsAfter: pulumi.Output<number | null>;
-  /** Per node: `{nodeId, before, after}`. */
+  /** A selective purge (`match`): the sessions the match selected, the count the guards compared. */
+  declare readonly matchedSessions: pulumi.Output<number | undefined>;
+  /** Per node: `{nodeId, before, after}`, and `matched` for a selective purge. */
   declare readonly nodes: pulumi.Output<NodePurge[]>;
-  /** The kill-all job ids. */
+  /** The kill-all job ids (a selective purge kills chosen sessions without jobs). */
   declare readonly jobIds: pulumi.Output<string[]>;
   /** When the purge ran (ISO 8601). */
   declare readonly purgedAt: pulumi.Output<string>;

@@ -1,6 +1,7 @@
 /**
- * The core, loaded after the handshake: zod and undici take longer to load than the rest of the start, and
- * Terraform waits for the handshake line. `main` starts loading it as soon as the line is out.
+ * The core, loaded by the first call that needs it (validation, a scan, a purge), never before the
+ * handshake: zod takes longer to load than the rest of the start, Terraform waits for the handshake line,
+ * and one of the processes Terraform starts for each command only asks for the schema.
  */
 export type Core = typeof import("./core-modules");
 

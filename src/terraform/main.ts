@@ -2,9 +2,9 @@
  * The provider executable: what Terraform starts (through the wrapper that `install-provider` writes).
  * It prints the handshake line, serves until Terraform shuts it down, and exits, its socket directory gone.
  */
-import { loadCore } from "./core";
 import { createProvider } from "./provider";
 import { PluginStartError, servePlugin, type RunningPlugin } from "./protocol/server";
+import { warmUpCodecs } from "./protocol/services";
 
 export async function main(): Promise<number> {
   // Terraform's Ctrl-C reaches the whole process group; Terraform then asks us to stop over gRPC.
@@ -16,7 +16,10 @@ export async function main(): Promise<number> {
   process.once("SIGHUP", onSignal);
   try {
     plugin = await servePlugin(createProvider());
-    void loadCore(); // the handshake is out: load the core while Terraform connects
+    // The handshake is out: the message codecs are needed by the first call, whatever it is. The core (zod,
+    // undici) is not loaded here but by the first call that needs it: Terraform starts the provider once
+    // only for its schema, and that process must not spend its life loading what it never uses.
+    setImmediate(warmUpCodecs);
     await plugin.stopped;
     return 0;
   } catch (error) {

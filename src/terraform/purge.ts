@@ -16,7 +16,7 @@ import { TARGET_ATTRIBUTES } from "./scan";
 
 export const NODE_PURGE_TYPE: ValueType = [
   "object",
-  { node_id: "string", before: "number", after: "number" },
+  { node_id: "string", before: "number", after: "number", matched: "number" },
 ];
 
 const OUTPUTS = {
@@ -27,7 +27,10 @@ const OUTPUTS = {
   sessions_before: { type: "number", description: "Sessions (or matched sessions) before the kill." },
   sessions_after: { type: "number", description: "Sessions right after the purge (null without verify)." },
   matched_sessions: { type: "number", description: "A selective purge: sessions the match selected." },
-  nodes: { type: ["list", NODE_PURGE_TYPE], description: "Per node: node_id, before, after." },
+  nodes: {
+    type: ["list", NODE_PURGE_TYPE],
+    description: "Per node: node_id, before, after, and matched for a selective purge.",
+  },
   job_ids: { type: ["list", "string"], description: "The kill jobs." },
   purged_at: { type: "string", description: "When the purge ran (ISO 8601); null when it was skipped." },
   reason: { type: "string", description: "Why the purge was skipped, in words." },
@@ -91,12 +94,25 @@ export const PURGE_SCHEMA: BlockSpec = {
       block: {
         description: "A selective purge: kill only the sessions this selects (OR within, AND across fields).",
         attributes: {
-          idle_over_seconds: { type: "number", optional: true, description: "Idle for more than this." },
-          clients: { type: ["list", "string"], optional: true, description: "Client IPs or CIDR ranges." },
+          idle_over_seconds: {
+            type: "number",
+            optional: true,
+            description: "Sessions idle for more than this many seconds.",
+          },
+          clients: {
+            type: ["list", "string"],
+            optional: true,
+            description:
+              "Client IPs or CIDR ranges (v4 or v6), matched against each session's peer, else addr.",
+          },
           users: { type: ["list", "string"], optional: true, description: "Redis user names." },
           names: { type: ["list", "string"], optional: true, description: "Client names." },
           dbs: { type: ["list", "number"], optional: true, description: "Database numbers." },
-          cmds: { type: ["list", "string"], optional: true, description: "Last command names." },
+          cmds: {
+            type: ["list", "string"],
+            optional: true,
+            description: "Last command names (case-insensitive).",
+          },
         },
       },
     },
@@ -109,6 +125,28 @@ const NOT_CORE = [...OUTPUT_NAMES, "triggers"];
 
 /** A change of one of these names another purge: the resource is replaced, and purges again. */
 const REPLACE_ON = ["instance_id", "engine", "node_ids", "all_nodes", "match", "triggers"] as const;
+
+/**
+ * A match block's lists as sets: values within a field are alternatives, so their order, repeats and the
+ * case of command names select the same sessions and must not replace the purge.
+ */
+function matchAsSets(value: Value | undefined): Value | undefined {
+  if (value === undefined || value === null || value === UNKNOWN || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value;
+  const out: ObjectValue = {};
+  for (const [field, v] of Object.entries(value)) {
+    if (!Array.isArray(v) || v.some((x) => x === UNKNOWN)) out[field] = v;
+    else {
+      const items: Value[] =
+        field === "cmds" ? v.map((x) => (typeof x === "string" ? x.toLowerCase() : x)) : v;
+      const unique: Value[] = [...new Map(items.map((x) => [JSON.stringify(x), x] as const)).values()];
+      out[field] = unique.sort((a, b) =>
+        typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : 1,
+      );
+    }
+  }
+  return out;
+}
 
 /**
  * A value with what means "not set" made null: the defaults the core applies (engine dcs, all_nodes
@@ -128,7 +166,7 @@ function normalized(name: string, value: Value | undefined): string {
     }
     return v;
   };
-  const c = canonical(value);
+  const c = canonical(name === "match" ? matchAsSets(value) : value);
   return c === UNKNOWN ? "(unknown)" : JSON.stringify(c);
 }
 

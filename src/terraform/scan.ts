@@ -1,10 +1,10 @@
 /** The `dcssessions_scan` data source: `scanSessions` with its inputs and every output as typed attributes. */
-import type { ScanOptions } from "../core/types";
+import type { ScanOptions, SessionSnapshot } from "../core/types";
 import { errorDiagnostic, fromCore, issueDiagnostics, isUnknownValue, toCore } from "./attributes";
 import { loadCore } from "./core";
 import type { ProviderContext } from "./provider";
 import { blockType, type BlockSpec } from "./protocol/schema";
-import type { DataSourceDefinition } from "./protocol/types";
+import type { DataSourceDefinition, Diagnostic } from "./protocol/types";
 import type { ValueType } from "./protocol/values";
 
 const counts: ValueType = ["map", "number"];
@@ -81,6 +81,20 @@ const OUTPUT_TYPE: ValueType = [
   Object.fromEntries(Object.entries(OUTPUTS).map(([name, o]) => [name, o.type])),
 ];
 
+/** Nodes the scan could not name (no `node_id`): their sessions are missing from the outputs, so say so. */
+function skippedNodesWarnings(snapshot: SessionSnapshot): Diagnostic[] {
+  const skipped = snapshot.skippedNodes ?? [];
+  if (skipped.length === 0) return [];
+  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  return [
+    {
+      severity: "warning",
+      summary: `${skipped.length} node(s) of ${snapshot.instanceId} were not scanned`,
+      detail: `Listed without a node_id (${names}): their sessions are not in total_sessions.`,
+    },
+  ];
+}
+
 export function scanDataSource(context: ProviderContext): DataSourceDefinition {
   const inputsOf = (config: Record<string, unknown>) =>
     toCore(Object.fromEntries(INPUTS.map((name) => [name, (config[name] ?? null) as never])));
@@ -99,7 +113,11 @@ export function scanDataSource(context: ProviderContext): DataSourceDefinition {
           signal,
         });
         const outputs = fromCore(snapshot, OUTPUT_TYPE) as Record<string, never>;
-        return { state: { ...config, id: snapshot.instanceId, ...outputs } };
+        const warnings = skippedNodesWarnings(snapshot);
+        return {
+          state: { ...config, id: snapshot.instanceId, ...outputs },
+          ...(warnings.length > 0 ? { diagnostics: warnings } : {}),
+        };
       } catch (error) {
         return { state: null, diagnostics: [errorDiagnostic("dcssessions_scan", error, context.secrets())] };
       }

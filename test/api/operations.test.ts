@@ -182,9 +182,12 @@ describe("each operation sends the documented request and maps the answer", () =
   });
 
   test("scanClients", async () => {
-    await expect(client.dcs.scanClients(INSTANCE, { nodeId: NODE, cleanCache: true })).resolves.toEqual({
-      jobId: "8abf6e1e824e204401824e3e621b0042",
-    });
+    const before = Date.now();
+    const scan = await client.dcs.scanClients(INSTANCE, { nodeId: NODE, cleanCache: true });
+    // serverTime: the answer's Date header (whole seconds), the server's clock for the list-time fallback.
+    expect(scan).toEqual({ jobId: "8abf6e1e824e204401824e3e621b0042", serverTime: expect.any(Date) });
+    expect(scan.serverTime!.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(scan.serverTime!.getTime()).toBeLessThanOrEqual(Date.now());
     const [rec] = server.requests;
     expect(`${rec!.method} ${rec!.path}`).toBe(`POST ${V2}/instances/${INSTANCE}/clients`);
     expect(JSON.parse(rec!.body)).toEqual({ node_id: NODE, clean_cache: true });
@@ -823,7 +826,7 @@ describe("unexpected answers", () => {
   });
 
   test("a body of the wrong shape is an ApiError naming the field", async () => {
-    server.setHandler((_rec, res) => json(res, 200, { job_id: "j", status: "DONE" }));
+    server.setHandler((_rec, res) => json(res, 200, { job_id: "j", job_type: "scan" }));
     const error = await client.dcs.showJob("j").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(String(error)).toMatch(/unexpected response: status/);

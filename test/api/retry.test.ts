@@ -8,6 +8,7 @@ import {
   REPEATABLE,
   backoffDelay,
   classifyNetworkError,
+  decideJobPollRetry,
   decideRetry,
   parseRetryAfter,
   type AttemptOutcome,
@@ -439,5 +440,28 @@ describe("failures no local server can produce (MockAgent)", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("decideJobPollRetry: a failed read of a job's status during a wait", () => {
+  const where = { operation: "showJob", method: "GET", path: "/v2/p/jobs/j" };
+  const apiError = (status: number) => new ApiError({ ...where, status });
+  const connection = (code: string) => new ConnectionError({ ...where, code, mayHaveReachedServer: true });
+
+  test.each([
+    ["HTTP 500", apiError(500), true],
+    ["HTTP 502", apiError(502), true],
+    ["HTTP 429 (the transport's own retries outlasted)", apiError(429), true],
+    ["a 200 that was not a job (malformed, no status)", apiError(200), true],
+    ["a reset connection", connection("ECONNRESET"), true],
+    ["a call past its own deadline", new TimeoutError("showJob", 1000), true],
+    ["HTTP 400", apiError(400), false],
+    ["HTTP 401 (a bad signature locks the key when repeated)", apiError(401), false],
+    ["HTTP 403", apiError(403), false],
+    ["HTTP 404 (the caller's: the list-time fallback)", apiError(404), false],
+    ["the caller's own abort", connection("UND_ERR_ABORTED"), false],
+    ["anything that is not a failure of the job API", new Error("boom"), false],
+  ])("%s: asked again = %s", (_name, error, retry) => {
+    expect(decideJobPollRetry(error).retry).toBe(retry);
   });
 });

@@ -161,9 +161,26 @@ describe("liberal parsing of responses", () => {
     expect(() => JobIdResponseSchema.parse({})).toThrow();
   });
 
-  test("job status is read case-insensitively and must be one of the four", () => {
+  test("job status is read case-insensitively; an undocumented one is kept as sent, an absent one is not", () => {
     expect(JobResponseSchema.parse({ job_id: "j", status: "success" }).status).toBe("SUCCESS");
-    expect(JobResponseSchema.safeParse({ job_id: "j", status: "DONE" }).success).toBe(false);
+    // A waiter treats an undocumented status as still running (DESIGN §1), so it must reach the waiter.
+    expect(JobResponseSchema.parse({ job_id: "j", status: " queued " }).status).toBe("QUEUED");
+    expect(JobResponseSchema.safeParse({ job_id: "j" }).success).toBe(false);
+    expect(JobResponseSchema.safeParse({ job_id: "j", status: "" }).success).toBe(false);
+  });
+
+  test("GeminiDB's error body {errCode, externalMessage} reads as DCS's {error_code, error_msg}", () => {
+    expect(readErrorBody(`{"errCode":"DBS.200001","externalMessage":"Parameter error"}`)).toEqual({
+      errorCode: "DBS.200001",
+      errorMsg: "Parameter error",
+    });
+    // Both present: the DCS names win; neither present: nothing is invented.
+    expect(
+      readErrorBody(
+        `{"error_code":"DCS.4957","error_msg":"busy","errCode":"DBS.200002","externalMessage":"x"}`,
+      ),
+    ).toEqual({ errorCode: "DCS.4957", errorMsg: "busy" });
+    expect(readErrorBody(`{"code":"X"}`)).toEqual({});
   });
 
   test("error bodies: nested gateway form, non-JSON text, and bodies with no error fields", () => {

@@ -96,6 +96,8 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
       new lib.TerraformOutput(stack, "status", { value: purge.status });
       new lib.TerraformOutput(stack, "jobs", { value: purge.jobIds });
       new lib.TerraformOutput(stack, "node_before", { value: purge.nodeAt(1).before });
+      new lib.TerraformOutput(stack, "matched", { value: purge.matchedSessions });
+      new lib.TerraformOutput(stack, "node_matched", { value: purge.nodeAt(0).matched });
     });
     const [scanName] = only(json.data.dcssessions_scan);
     const [name, resource] = only(json.resource.dcssessions_purge);
@@ -119,6 +121,8 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
     expect(json.output.status.value).toBe(`\${${ref}.status}`);
     expect(json.output.jobs.value).toBe(`\${${ref}.job_ids}`);
     expect(json.output.node_before.value).toBe(`\${${ref}.nodes[1].before}`);
+    expect(json.output.matched.value).toBe(`\${${ref}.matched_sessions}`);
+    expect(json.output.node_matched.value).toBe(`\${${ref}.nodes[0].matched}`);
     expect(json.provider.dcssessions).toHaveLength(1);
   });
 
@@ -359,6 +363,11 @@ describe("validation in the constructor names the prop", () => {
     [{ triggers: { n: "${timestamp()}" } }, "triggers.n"],
     [{ alwaysRun: "yes" as never }, "alwaysRun"],
     [{ match: { users: ["a%{x}"] } }, "match.users[0]"],
+    [{ match: { clients: ["10.0.0.1", "10.0.0.0/33"] } }, "match.clients[1]"],
+    [{ match: { idleOverSeconds: 1.5 } }, "match.idleOverSeconds"],
+    [{ match: {} }, "match"],
+    [{ match: { hosts: ["a"] } as never }, "match.hosts"],
+    [{ engine: "geminidb", match: { users: ["app"] } }, "match.users"],
     [{ projectId: "p1" }, "projectId"],
   ];
   test.each(purgeCases)("SessionPurge %j → %s", (bad, field) => {

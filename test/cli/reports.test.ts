@@ -182,8 +182,19 @@ describe.each(RENDERERS)("the Markdown summary rendered by %s", (_name, render) 
       purgedReport({
         status: "purged-unverified",
         sessionsAfter: null,
-        nodes: [{ nodeId: "node-a", before: 40, after: null }],
+        nodes: [{ nodeId: "node-a", before: 40, matched: 12, after: null }],
         matchedSessions: 12,
+        selectedSessions: [
+          {
+            nodeId: "node-a",
+            peer: "10.0.0.9:41000",
+            user: HOSTILE.pipe,
+            name: HOSTILE.name,
+            idle: 7200,
+            db: "3",
+            cmd: HOSTILE.link,
+          },
+        ],
         verificationError: "after snapshot failed: <b>HTTP 503</b> @oncall `x`",
       }),
     );
@@ -192,14 +203,20 @@ describe.each(RENDERERS)("the Markdown summary rendered by %s", (_name, render) 
     expect(decode(html.replace(/<[^>]+>/g, ""))).toContain(
       "Warning: The kill was sent but could not be confirmed: after snapshot failed: <b>HTTP 503</b> @\u200boncall `x`",
     );
-    const [summary, perNode] = tables(html);
+    const [summary, perNode, selected] = tables(html);
     expect(summary).toEqual([
       ["Instance", "Engine", "Status", "Before", "Matched", "After", "Jobs", "At"],
       ["inst-1", "dcs", "purged-unverified", "60", "12", "–", "job-1 job-2", "2026-03-01T10:05:00.000Z"],
     ]);
     expect(perNode).toEqual([
-      ["Node", "Before", "After"],
-      ["node-a", "40", "–"],
+      ["Node", "Before", "Matched", "After"],
+      ["node-a", "40", "12", "–"],
+    ]);
+    // The first matched sessions, wire values kept inside code spans.
+    expect(html).toContain("<strong>Matched sessions (first 1 of 12)</strong>");
+    expect(selected).toEqual([
+      ["Node", "Peer", "User", "Name", "DB", "Command", "Idle"],
+      ["node-a", "10.0.0.9:41000", HOSTILE.pipe, HOSTILE.name, "3", HOSTILE.link, "2h 0m"],
     ]);
   });
 
@@ -289,6 +306,41 @@ describe("the HTML report", () => {
     expect(html).toContain("&lt;script&gt;window.pwned=1&lt;/script&gt;");
     expect(html).toContain('data-label="&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;"');
     expect(html).not.toContain("node-<b>");
+  });
+
+  test("a selective purge: matched per node as a chart, the first matched sessions as text", () => {
+    const html = purgeHtml(
+      purgedReport({
+        status: "dry-run",
+        sessionsAfter: null,
+        nodes: [
+          { nodeId: "node-a", before: 40, matched: 3, after: null },
+          { nodeId: "node-<b>", before: 20, matched: 0, after: null },
+        ],
+        matchedSessions: 3,
+        selectedSessions: [
+          {
+            nodeId: "node-a",
+            peer: "[::1]:5000",
+            user: HOSTILE.pipe,
+            name: HOSTILE.image,
+            idle: 90,
+            db: "0",
+            cmd: "get",
+          },
+        ],
+      }),
+    );
+    expect(html).toContain('data-field="matchedSessions"');
+    expect(html).toMatch(/data-chart="matched".*data-label="node-a".*data-value="3".*data-value="0"/s);
+    expect(html).toContain("<h2>Matched sessions (first 1 of 3)</h2>");
+    expect(html).toContain("<code>[::1]:5000</code>");
+    expect(html).not.toContain(HOSTILE.image);
+    expect(html).toContain("&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;");
+    // A purge of whole nodes shows neither.
+    const whole = purgeHtml(purgedReport());
+    expect(whole).not.toContain('data-chart="matched"');
+    expect(whole).not.toContain('id="selected"');
   });
 
   test("a bar chart scales to the largest value, one bar per series, a missing value drawn empty", () => {

@@ -8,11 +8,21 @@ import type { CliContext } from "../../src/cli/context";
 import { colourEnabled, debugEnabled } from "../../src/cli/context";
 import { describeFailure } from "../../src/cli/errors";
 import { EXTERNAL_RESULT_KEYS, externalResult, parseExternalQuery } from "../../src/cli/external";
-import { collectIds, idListFrom, integerArgument } from "../../src/cli/options";
+import {
+  collectIds,
+  collectIntegers,
+  collectList,
+  collectValues,
+  idListFrom,
+  integerArgument,
+} from "../../src/cli/options";
+import { renderPurge, renderSnapshot } from "../../src/cli/output/human";
+import { snapshotMarkdown } from "../../src/cli/output/markdown";
 import { bar, makeStyle, renderBars } from "../../src/cli/output/table";
+import { hostileSnapshot } from "./report-fixtures";
 import { createProgress, eventLine } from "../../src/cli/progress";
 import { mergePurgeInputs, purgeInputsFromEnv } from "../../src/cli/purge-env";
-import { confirmationQuestion, purgeOptionsOf } from "../../src/cli/commands/purge";
+import { confirmationQuestion, matchOf, purgeOptionsOf } from "../../src/cli/commands/purge";
 import { emulatorOptionsOf } from "../../src/cli/commands/emulator";
 import { runCli } from "../../src/cli/program";
 import type { SessionSnapshot } from "../../src/core/types";
@@ -227,6 +237,115 @@ describe("purge environment mode", () => {
   });
 });
 
+describe("selective purge flags", () => {
+  test("selectors are repeatable; --client, --db and --cmd also take a,b; --user and --name keep commas", () => {
+    expect(collectList("10.0.0.0/8,::1", collectList("192.0.2.7", undefined))).toEqual([
+      "192.0.2.7",
+      "10.0.0.0/8",
+      "::1",
+    ]);
+    expect(collectIntegers(0)("3", collectIntegers(0)("0,1", undefined))).toEqual([0, 1, 3]);
+    expect(() => collectIntegers(0)("1,-2", undefined)).toThrow(/"-2" is not a whole number >= 0/);
+    expect(collectValues("a,b", ["x"])).toEqual(["x", "a,b"]);
+  });
+
+  test("any selector makes a match; none leaves the purge whole", () => {
+    expect(matchOf({})).toBeUndefined();
+    expect(matchOf({ idleOver: 0 })).toEqual({ idleOverSeconds: 0 });
+    expect(
+      matchOf({
+        idleOver: 3600,
+        client: ["10.20.0.0/16"],
+        user: ["reporting"],
+        name: ["n"],
+        db: [2],
+        cmd: ["get"],
+      }),
+    ).toEqual({
+      idleOverSeconds: 3600,
+      clients: ["10.20.0.0/16"],
+      users: ["reporting"],
+      names: ["n"],
+      dbs: [2],
+      cmds: ["get"],
+    });
+    const options = purgeOptionsOf({ instanceId: "i", allNodes: true, match: { users: ["app"] }, topN: 5 });
+    expect(options).toMatchObject({ match: { users: ["app"] }, topN: 5 });
+  });
+
+  test("a bad selector value names its flag (and the value), before any remote call", () => {
+    const purge = (match: object) => () => purgeOptionsOf({ instanceId: "i", allNodes: true, match });
+    expect(purge({ clients: ["10.0.0.1", "300.1.1.1/8"] })).toThrow(
+      /^--client: "300\.1\.1\.1\/8" is not an IP address or CIDR range/,
+    );
+    expect(purge({ names: ["ok", ""] })).toThrow(/^--name "": must be a non-empty string/);
+    expect(purge({})).toThrow(/^--idle-over\/--client\/--user\/--name\/--db\/--cmd: must give at least one/);
+    expect(() =>
+      purgeOptionsOf({ instanceId: "i", engine: "geminidb", allNodes: true, match: { users: ["a"] } }),
+    ).toThrow(/^--user: cannot select GeminiDB sessions/);
+  });
+
+  test("the confirmation of a selective purge counts matched sessions", () => {
+    const q = confirmationQuestion({
+      instanceId: "inst-1",
+      engine: "dcs",
+      allNodes: true,
+      nodeIds: [],
+      sessions: 7,
+      match: { idleOverSeconds: 60 },
+    });
+    expect(q).toBe('Kill 7 matched session(s) on every node of dcs instance inst-1? Type "yes" to go on: ');
+  });
+
+  test("the table of a selective dry run: matched per node and the first matched sessions", () => {
+    const text = renderPurge(
+      {
+        instanceId: "inst-1",
+        engine: "dcs",
+        status: "dry-run",
+        sessionsBefore: 12,
+        sessionsAfter: null,
+        matchedSessions: 3,
+        nodes: [
+          { nodeId: "node-a", before: 8, matched: 3, after: null },
+          { nodeId: "node-b", before: 4, matched: 0, after: null },
+        ],
+        selectedSessions: [
+          {
+            nodeId: "node-a",
+            peer: "127.0.0.2:50001",
+            user: "batch",
+            name: "old-1",
+            idle: 7300,
+            db: "2",
+            cmd: "get",
+          },
+          {
+            nodeId: "node-a",
+            peer: "127.0.0.2:50002",
+            user: "batch",
+            name: "old-2",
+            idle: 65,
+            db: "2",
+            cmd: "ping",
+          },
+        ],
+        jobIds: [],
+        purgedAt: "2026-03-01T10:05:00.000Z",
+      },
+      makeStyle(false),
+    );
+    const lines = text.split("\n").map((l) => l.trim());
+    expect(lines.find((l) => l.startsWith("INSTANCE"))).toMatch(/BEFORE\s+MATCHED\s+AFTER/);
+    expect(lines.find((l) => l.startsWith("inst-1"))).toMatch(/dry-run\s+12\s+3\s+-/);
+    expect(lines.find((l) => l.startsWith("node-b"))).toMatch(/^node-b\s+4\s+0\s+-$/);
+    expect(text).toContain("Matched sessions (first 2 of 3)");
+    expect(lines.find((l) => l.includes("old-1"))).toMatch(
+      /^node-a\s+127\.0\.0\.2:50001\s+batch\s+old-1\s+2\s+get\s+2h 1m$/,
+    );
+  });
+});
+
 describe("errors", () => {
   test("map to the exit codes of DESIGN §5 as one line", () => {
     const api = new ApiError({
@@ -374,5 +493,25 @@ describe("usage errors through commander (in process)", () => {
       secretKey: "env-sk",
     });
     expect(emulatorOptionsOf({}, {})).not.toHaveProperty("accessKey");
+  });
+});
+
+describe("a snapshot with nodes listed without a node_id says so in every rendering", () => {
+  const snapshot = {
+    ...hostileSnapshot(),
+    skippedNodes: [{ name: "proxy-7", role: "redis-proxy", reason: "listed without a node_id" }],
+  };
+
+  test("the terminal rendering names the skipped node under the per-node bars", () => {
+    const text = renderSnapshot(snapshot, makeStyle(false));
+    expect(text).toMatch(/not scanned \(listed without a node_id, sessions not counted\): proxy-7/);
+    expect(renderSnapshot(hostileSnapshot(), makeStyle(false))).not.toMatch(/not scanned/);
+  });
+
+  test("the Markdown summary names it too", () => {
+    expect(snapshotMarkdown(snapshot)).toMatch(
+      /Not scanned \(listed without a node_id\), so not counted: proxy-7/,
+    );
+    expect(snapshotMarkdown(hostileSnapshot())).not.toMatch(/Not scanned/);
   });
 });

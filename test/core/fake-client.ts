@@ -114,6 +114,10 @@ export function fakeClient(state: FakeState): FakeClient {
           ? []
           : (state.sessions[nodeId] ?? []).filter((c) => !gone.has(c.id ?? ""));
       },
+      async nodeSessionStatistics(nodeId) {
+        record(`geminidb.nodeSessionStatistics ${nodeId}`, "nodeSessionStatistics");
+        return { totalConnections: state.sessions[nodeId]?.length ?? 0, topSourceIps: [], topDbs: [] };
+      },
     },
     async close() {
       calls.push("close");

@@ -45,7 +45,34 @@ describe("JobBook", () => {
     expect(seen).toEqual(["INIT", "RUNNING", "SUCCESS"]);
     const done = book.show(id)!;
     expect(done).toMatchObject({ job_id: id, job_type: "ScanClients", fail_reason: "" });
-    expect(Date.parse(done.end_time)).toBeGreaterThanOrEqual(Date.parse(done.begin_time));
+    // Millisecond-epoch strings, as the job API sends them.
+    expect(done.begin_time).toMatch(/^\d{13}$/);
+    expect(done.end_time).toMatch(/^\d{13}$/);
+    expect(Number(done.end_time) - Number(done.begin_time)).toBeGreaterThanOrEqual(JOB_MS - 5);
+  });
+
+  test("a job-status fault shows an undocumented status while the job runs, then the real end", async () => {
+    const id = book.start("ScanClients", async () => undefined, { kind: "job-status", status: "QUEUED" });
+    expect(book.show(id)!.status).toBe("QUEUED");
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    while (book.show(id)!.status === "QUEUED" && Date.now() < giveUpAt) await pause(POLL_MS);
+    expect(book.show(id)!.status).toBe("SUCCESS");
+  });
+
+  test("a job-unknown fault: the job runs and commits, but show() does not know it", async () => {
+    let committed = false;
+    const id = book.start(
+      "ScanClients",
+      async () => () => {
+        committed = true;
+      },
+      { kind: "job-unknown" },
+    );
+    expect(book.show(id)).toBeUndefined();
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    while (!committed && Date.now() < giveUpAt) await pause(POLL_MS);
+    expect(committed).toBe(true);
+    expect(book.show(id)).toBeUndefined();
   });
 
   test("work that throws ends in FAIL with its message, and commits nothing", async () => {

@@ -77,6 +77,8 @@ describe("logical-nodes", () => {
         expect(node[field]).toBeDefined();
       }
       expect(node.logical_node_id).not.toBe(node.node_id);
+      // The logical-nodes page types node_port as String.
+      expect(node.node_port).toMatch(/^\d+$/);
     }
     expect(emulator.instances.map((i) => i.engine)).toEqual(["dcs", "geminidb"]);
     expect(emulator.nodeIds.slice(0, 3)).toEqual(["proxy-0", "proxy-1", "proxy-2"]);
@@ -219,11 +221,16 @@ describe("validation: 400 naming the parameter", () => {
     ],
   ];
 
-  test.each(cases)("%s", async (_name, method, path, options, message) => {
+  test.each(cases)("%s", async (name, method, path, options, message) => {
     const reply = await signed(emulator, method, path(), options);
     expect(reply.status).toBe(400);
-    expect(reply.json.error_code).toMatch(/^(DCS|DBS)\.4000$/);
-    expect(reply.json.error_msg).toMatch(message);
+    if (name.startsWith("GeminiDB")) {
+      // GeminiDB's own shape and code for a parameter error, and nothing of DCS's shape.
+      expect(reply.json).toEqual({ errCode: "DBS.200001", externalMessage: expect.stringMatching(message) });
+    } else {
+      expect(reply.json.error_code).toBe("DCS.4000");
+      expect(reply.json.error_msg).toMatch(message);
+    }
   });
 });
 
@@ -244,6 +251,14 @@ describe("404 for what does not exist", () => {
     expect(unknownJob.json.error_code).toBe("DCS.4004");
     const unknownGeminiNode = await signed(emulator, "GET", g.nodeSessions("no-such-node"));
     expect(unknownGeminiNode.status).toBe(404);
+    expect(unknownGeminiNode.json).toEqual({
+      errCode: "DBS.200013",
+      externalMessage: "node no-such-node does not exist",
+    });
+    const unknownGeminiInstance = await signed(emulator, "GET", paths(emulator, "no-such-instance").sessions);
+    expect(unknownGeminiInstance.status).toBe(404);
+    expect(unknownGeminiInstance.json.errCode).toBe("DBS.200002");
+    expect(unknownGeminiInstance.json.error_code).toBeUndefined();
     const otherProject = await signed(
       emulator,
       "GET",
@@ -276,13 +291,14 @@ describe("the scan cache", () => {
       status: "SUCCESS",
       fail_reason: "",
     });
-    expect(Date.parse(done.json.end_time)).toBeGreaterThanOrEqual(Date.parse(done.json.begin_time));
+    expect(done.json.begin_time).toMatch(/^\d{13}$/);
+    expect(Number(done.json.end_time)).toBeGreaterThanOrEqual(Number(done.json.begin_time));
 
     const list = await signed(emulator, "GET", p.clients, { query: { node_id: "proxy-0" } });
     expect(list.status).toBe(200);
     expect(list.json.count).toBe(40);
     expect(list.json.clients).toHaveLength(10); // the documented default limit
-    expect(Date.parse(list.json.time)).toBeGreaterThanOrEqual(Date.parse(done.json.begin_time));
+    expect(Date.parse(list.json.time)).toBeGreaterThanOrEqual(Number(done.json.begin_time));
   });
 
   test("the list keeps serving the snapshot until a scan job ends; only clean_cache false keeps it", async () => {
@@ -441,7 +457,7 @@ describe("kill-all of every node", () => {
 });
 
 describe("GeminiDB", () => {
-  test("sessions of every node or one, read live, with numbers as the page's example sends them", async () => {
+  test("sessions of every node or one, read live, each field a String as the page's table types them", async () => {
     const all = await signed(emulator, "GET", g.sessions);
     expect(all.status).toBe(200);
     expect(all.json.node_sessions.map((n: { node_id: string }) => n.node_id)).toEqual(["gem-0", "gem-1"]);
@@ -461,12 +477,29 @@ describe("GeminiDB", () => {
       "psub",
       "sub",
     ]);
-    expect(typeof s.id).toBe("number");
+    for (const field of Object.keys(s)) expect(typeof s[field]).toBe("string");
+    expect(s.age).toMatch(/^\d+$/);
     const one = await signed(emulator, "GET", g.sessions, { query: { node_id: "gem-1" } });
     expect(one.json.node_sessions).toHaveLength(1);
     expect(one.json.node_sessions[0].node_id).toBe("gem-1");
     const unknown = await signed(emulator, "GET", g.sessions, { query: { node_id: "gem-9" } });
     expect(unknown.status).toBe(404);
+  });
+
+  test("a node's sessions are listed newest first (smallest age first), in both listings", async () => {
+    const ages = (sessions: Array<{ age: string }>) => sessions.map((x) => Number(x.age));
+    const ascending = (list: number[]) => list.every((age, i) => i === 0 || list[i - 1]! <= age);
+    const all = await signed(emulator, "GET", g.sessions, { query: { node_id: "gem-1" } });
+    const listed = ages(all.json.node_sessions[0].sessions);
+    expect(new Set(listed).size).toBeGreaterThan(10); // synthetic ages vary: the order is not an accident
+    expect(ascending(listed)).toBe(true);
+    const first = await signed(emulator, "GET", g.nodeSessions("gem-1"), { query: { limit: 100 } });
+    const second = await signed(emulator, "GET", g.nodeSessions("gem-1"), {
+      query: { offset: 100, limit: 100 },
+    });
+    const paged = [...ages(first.json.sessions), ...ages(second.json.sessions)];
+    expect(paged).toHaveLength(listed.length);
+    expect(ascending(paged)).toBe(true);
   });
 
   test("node sessions page (limit 50 by default) and filter by addr_prefix", async () => {
@@ -506,4 +539,17 @@ test("responses carry a request id and JSON content type", async () => {
   const reply = await rawRequest(`${emulator.endpoint}${p.nodes}`, { method: "GET" });
   expect(reply.headers["x-request-id"]).toMatch(/^[0-9a-f]{32}$/);
   expect(reply.headers["content-type"]).toMatch(/application\/json/);
+});
+
+test("the Date header reads the emulator's clock, not the machine's", async () => {
+  const behind = 7 * 60_000; // within the 15 minutes a signature tolerates
+  const emu = await startEmulator({ now: () => Date.now() - behind, jobMs: 20 });
+  try {
+    const reply = await signed(emu, "GET", paths(emu).nodes);
+    expect(reply.status).toBe(200);
+    const date = Date.parse(String(reply.headers["date"]));
+    expect(Math.abs(date - (Date.now() - behind))).toBeLessThan(5_000);
+  } finally {
+    await emu.close();
+  }
 });

@@ -104,6 +104,11 @@ const COVERAGE: Record<string, Coverage> = {
   "dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run --output json --summary --report purge.html > purge.json":
     HERE,
   'echo \'{"instance_id":"2f9c1e4a-instance","top_n":"5"}\' | dcs-sessions terraform-external scan': HERE,
+  "dcs-sessions purge 2f9c1e4a-instance --all-nodes --idle-over 3600 --client 10.20.0.0/16 --dry-run --output table":
+    HERE,
+  "dcs-sessions purge 2f9c1e4a-instance --all-nodes --idle-over 3600 --client 10.20.0.0/16 --max-sessions 500 --yes":
+    HERE,
+  "dcs-sessions purge 2f9c1e4a-instance --node 8a1b-proxy-1 --user reporting --yes": HERE,
   'npx --no-install dcs-sessions purge "$INSTANCE_ID" --all-nodes --max-sessions 5000 --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json --summary --report purge-report.html > purge-report.json':
     HERE,
 

@@ -50,8 +50,8 @@ function expectedFiles(): string[] {
         if (entry.name !== "demo") walk(path); // npm start's demo needs a checkout; it is not shipped
       } else if (entry.name.endsWith(".ts")) {
         files.push(inDist.replace(/\.ts$/, ".js"), inDist.replace(/\.ts$/, ".d.ts"));
-      } else if (entry.name.endsWith(".proto")) {
-        files.push(inDist);
+      } else if (entry.name.endsWith(".proto") || entry.name.endsWith(".json")) {
+        files.push(inDist); // the .proto files, and their descriptors that the provider loads
       }
     }
   };
@@ -163,7 +163,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 }
 
 describe("the tarball", () => {
-  test("holds dist/ compiled from src/ (no demo, no source maps), the .proto files, README, LICENSE, CHANGELOG and nothing else", () => {
+  test("holds dist/ compiled from src/ (no demo, no source maps), the .proto files and their descriptors, README, LICENSE, CHANGELOG and nothing else", () => {
     expect(packed).toEqual(expectedFiles());
     expect(packed).toEqual(
       expect.arrayContaining([

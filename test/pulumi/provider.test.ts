@@ -129,6 +129,15 @@ describe("checkInputs", () => {
     expect(checkInputs("SessionScan", { instanceId: "i", nodeIds: ["n1", UNKNOWN_VALUE] })).toEqual([]);
   });
 
+  test("a purge takes no topN: the list of selected sessions it sizes stays in the CLI's report", () => {
+    expect(checkInputs("SessionPurge", { instanceId: "i", allNodes: true, topN: 5 })).toEqual([
+      {
+        property: "topN",
+        reason: expect.stringMatching(/^topN: is not an input of SessionPurge; allowed: /),
+      },
+    ]);
+  });
+
   test("credentials are refused as inputs without echoing them", () => {
     const failures = checkInputs("SessionScan", {
       instanceId: "i",
@@ -252,6 +261,25 @@ describe("diffInputs on normalized inputs", () => {
     expect(diffInputs("SessionPurge", olds, news).reruns).toContain(key);
   });
 
+  test("a new match re-runs the purge; the order, repeats and command case within a field do not", () => {
+    const selective = { ...purge, match: { clients: ["10.0.0.0/8", "::1"], dbs: [2, 0], cmds: ["GET"] } };
+    const same = {
+      ...purge,
+      match: { cmds: ["get", "get"], dbs: [0, 2, 2], clients: ["::1", "10.0.0.0/8"] },
+    };
+    expect(diffInputs("SessionPurge", selective, same)).toMatchObject({ changes: false, changed: [] });
+    const narrower = { ...purge, match: { ...selective.match, idleOverSeconds: 3600 } };
+    expect(diffInputs("SessionPurge", selective, narrower)).toMatchObject({
+      changes: true,
+      changed: ["match"],
+      replaces: [],
+      reruns: ["match"],
+    });
+    // From a purge of whole nodes to a selective one, and back.
+    expect(diffInputs("SessionPurge", purge, selective).reruns).toEqual(["match"]);
+    expect(diffInputs("SessionPurge", selective, purge).reruns).toEqual(["match"]);
+  });
+
   test("instanceId and engine replace; a scan re-reads on any change but its timeout", () => {
     expect(diffInputs("SessionPurge", purge, { ...purge, engine: "geminidb" }).replaces).toEqual(["engine"]);
     expect(diffInputs("SessionScan", { instanceId: "i" }, { instanceId: "i", topN: 3 }).reruns).toEqual([
@@ -341,6 +369,39 @@ describe("SessionProvider", () => {
     });
   });
 
+  test("a selective purge passes its match to the core and records matchedSessions", async () => {
+    const ops = recorder();
+    ops.purgeSessions = async (options: PurgeOptions): Promise<PurgeReport> => {
+      ops.purges.push(options);
+      return {
+        instanceId: options.instanceId,
+        engine: "dcs",
+        status: "dry-run",
+        sessionsBefore: 9,
+        sessionsAfter: null,
+        matchedSessions: 2,
+        nodes: [{ nodeId: "n1", before: 9, matched: 2, after: null }],
+        selectedSessions: [
+          { nodeId: "n1", peer: "10.0.0.1:1", user: "u", name: "a", idle: 5, db: "0", cmd: "get" },
+        ],
+        jobIds: [],
+        purgedAt: "2026-11-23T10:00:00.000Z",
+      };
+    };
+    const provider = new SessionProvider("SessionPurge", ops, () => ({}));
+    const match = { users: ["reporting"], idleOverSeconds: 3600 };
+    const created = await provider.create({ instanceId: "inst-1", allNodes: true, dryRun: true, match });
+    expect(ops.purges[0]).toMatchObject({ instanceId: "inst-1", allNodes: true, match });
+    expect(created.outs).toMatchObject({
+      match,
+      status: "dry-run",
+      matchedSessions: 2,
+      nodes: [{ nodeId: "n1", before: 9, matched: 2, after: null }],
+    });
+    // The state keeps figures: the listed sessions stay in the CLI's report.
+    expect(created.outs).not.toHaveProperty("selectedSessions");
+  });
+
   test("update with a guard-only change records it with the previous results, without running anything", async () => {
     const ops = recorder();
     const provider = new SessionProvider("SessionPurge", ops, () => ({}));
@@ -392,6 +453,31 @@ describe("SessionProvider", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("purged-unverified");
     expect(warnings[0]).not.toContain("SK-config-2");
+  });
+
+  test("a scan that skipped nodes listed without a node_id warns, naming them", async () => {
+    const warnings: string[] = [];
+    const skippedNodes = [{ name: "proxy-9", role: "redis-proxy", reason: "listed without a node_id" }];
+    const ops: SessionOperations = {
+      scanSessions: async () => snapshot({ skippedNodes }),
+      purgeSessions: async () => report,
+    };
+    const provider = new SessionProvider(
+      "SessionScan",
+      ops,
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    await provider.create({ instanceId: "inst-1" });
+    expect(warnings).toEqual([expect.stringMatching(/inst-1: 1 node\(s\) .*not scanned \(proxy-9\)/)]);
+    const quiet = new SessionProvider(
+      "SessionScan",
+      { ...ops, scanSessions: async () => snapshot() },
+      () => ({}),
+      (m) => warnings.push(m),
+    );
+    await quiet.create({ instanceId: "inst-1" });
+    expect(warnings).toHaveLength(1);
   });
 
   test("read: a scan re-lists without scanning; a purge comes back unchanged and runs nothing", async () => {

@@ -1,9 +1,9 @@
 /**
  * Bad input (issue 11): a table of bad inputs through every front end — the Pulumi provider's `check` (and the
- * real provider host for a few), the CLI (in process, its exit code), the CDKTF constructs and the programmatic
- * API (`createClient` and each operation, `scanSessions`, `purgeSessions`). Each is refused before any remote
- * call — the emulator every input points at counts no request at all — with a message that names the field
- * and says what is allowed.
+ * real provider host for a few), the CLI (in process, its exit code), the CDKTF constructs, the Terraform
+ * provider's validation (for `match`) and the programmatic API (`createClient` and each operation,
+ * `scanSessions`, `purgeSessions`). Each is refused before any remote call — the emulator every input points
+ * at counts no request at all — with a message that names the field and says what is allowed.
  */
 import { PassThrough } from "node:stream";
 import { App, TerraformStack } from "cdktf";
@@ -17,6 +17,8 @@ import { scanSessions } from "../../src/core/scan";
 import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle } from "../../src/emulator";
 import { SessionProvider } from "../../src/pulumi/provider";
+import { createProvider } from "../../src/terraform/provider";
+import type { ObjectValue } from "../../src/terraform/protocol/values";
 
 let emulator: EmulatorHandle;
 let client: SessionsClient;
@@ -101,6 +103,24 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Re
   expect(stdout).toBe("");
   expect(stderr.trim().split("\n")).toHaveLength(1);
   return { text: stderr };
+}
+
+/**
+ * The Terraform provider's ValidateResourceConfig for `dcssessions_purge` (what `terraform validate` shows):
+ * every attribute present, null when not set, as Terraform sends a configuration.
+ */
+async function terraformValidate(config: Record<string, unknown>): Promise<Refusal> {
+  const purge = createProvider({ env: emulator.env }).resources.dcssessions_purge!;
+  const attributes = Object.fromEntries(Object.keys(purge.schema.attributes).map((name) => [name, null]));
+  const diagnostics = await purge.validate({
+    ...attributes,
+    match: null,
+    maintenance_window: null,
+    ...config,
+  } as ObjectValue);
+  if (diagnostics.length === 0) throw new Error("validate returned no diagnostic");
+  for (const d of diagnostics) expect(d.path?.length).toBeGreaterThan(0);
+  return { text: diagnostics.map((d) => `${d.summary}: ${d.detail ?? ""}`).join("\n") };
 }
 
 /** A construct's constructor. */
@@ -567,6 +587,35 @@ const PULUMI: Row[] = [
     /endpoint/,
     /allowed: an https:\/\/ URL, or http:\/\/ on a loopback address/,
   ],
+  [
+    "Pulumi SessionPurge match.clients with a bad CIDR",
+    () =>
+      pulumiCheck("SessionPurge", {
+        instanceId: "i1",
+        allNodes: true,
+        match: { clients: ["10.0.0.0/33"] },
+      }),
+    /match\.clients\[0\]/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6/,
+  ],
+  [
+    "Pulumi SessionPurge match.idleOverSeconds -1",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: { idleOverSeconds: -1 } }),
+    /match\.idleOverSeconds/,
+    /non-negative integer \(seconds\)/,
+  ],
+  [
+    "Pulumi SessionPurge match empty",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: {} }),
+    /match/,
+    /at least one of idleOverSeconds, clients, users, names, dbs, cmds/,
+  ],
+  [
+    "Pulumi SessionPurge match with an unknown field",
+    () => pulumiCheck("SessionPurge", { instanceId: "i1", allNodes: true, match: { ips: ["10.0.0.1"] } }),
+    /match\.ips/,
+    /is not a known field/,
+  ],
 ];
 
 /** The CLI, in process: exit 2. */
@@ -697,6 +746,42 @@ const CLI: Row[] = [
     /HW_SECRET_KEY|secret key/i,
     /printable|allowed|control/i,
   ],
+  [
+    "CLI purge --client not an IP",
+    () => cli(["purge", "i1", "--all-nodes", "--client", "10.0.0.1", "--client", "10.0.0.300"]),
+    /--client: "10\.0\.0\.300"/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6 \[\/0-128\]\)/,
+  ],
+  [
+    "CLI purge --client a CIDR prefix too long for IPv6",
+    () => cli(["purge", "i1", "--node", "n1", "--client", "fd00::/129"]),
+    /--client: "fd00::\/129"/,
+    /not an IP address or CIDR range/,
+  ],
+  [
+    "CLI purge --idle-over -5",
+    () => cli(["purge", "i1", "--all-nodes", "--idle-over", "-5"]),
+    /--idle-over/,
+    /whole number >= 0/,
+  ],
+  [
+    "CLI purge --db x",
+    () => cli(["purge", "i1", "--all-nodes", "--db", "1,x"]),
+    /--db/,
+    /"x" is not a whole number >= 0/,
+  ],
+  [
+    "CLI purge --user empty",
+    () => cli(["purge", "i1", "--all-nodes", "--user", ""]),
+    /--user/,
+    /non-empty string/,
+  ],
+  [
+    "CLI purge --user on GeminiDB",
+    () => cli(["purge", "i1", "--all-nodes", "--engine", "geminidb", "--user", "app"]),
+    /--user/,
+    /GeminiDB API lists no user/,
+  ],
 ];
 
 /** The CDKTF constructs, at construction. */
@@ -781,9 +866,82 @@ const CDKTF: Row[] = [
     /waitTimeoutSeconds/,
     /allowed: a value > 0/,
   ],
+  [
+    "CDKTF SessionPurge match.clients with a bad CIDR",
+    () =>
+      construct(
+        (s) =>
+          new PurgeConstruct(s, "purge", {
+            instanceId: "i1",
+            allNodes: true,
+            match: { clients: ["10.0.0.0/8", "10.1.0.0/40"] },
+          }),
+      ),
+    /match\.clients\[1\]/,
+    /not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\]/,
+  ],
+  [
+    "CDKTF SessionPurge match.dbs -1",
+    () =>
+      construct(
+        (s) => new PurgeConstruct(s, "purge", { instanceId: "i1", allNodes: true, match: { dbs: [0, -1] } }),
+      ),
+    /match\.dbs\[1\]/,
+    /non-negative integer \(a database number\)/,
+  ],
+  [
+    "CDKTF SessionPurge match.names with a template",
+    () =>
+      construct(
+        (s) =>
+          new PurgeConstruct(s, "purge", {
+            instanceId: "i1",
+            allNodes: true,
+            match: { names: ["${var.x}"] },
+          }),
+      ),
+    /match\.names\[0\]/,
+    /allowed: plain text/,
+  ],
 ];
 
-const ROWS: Row[] = [...API, ...PULUMI, ...CLI, ...CDKTF];
+/** The Terraform provider: a `match` block's bad values, on their attribute paths. */
+const MATCH_ATTRIBUTES = {
+  idle_over_seconds: null,
+  clients: null,
+  users: null,
+  names: null,
+  dbs: null,
+  cmds: null,
+};
+const TERRAFORM: Row[] = [
+  [
+    "Terraform dcssessions_purge match.clients with a bad CIDR",
+    () =>
+      terraformValidate({
+        instance_id: "i1",
+        all_nodes: true,
+        match: { ...MATCH_ATTRIBUTES, clients: ["10.0.0.0/8", "fe80::/200"] },
+      }),
+    /Invalid match\.clients\[1\]/,
+    /"fe80::\/200" is not an IP address or CIDR range \(IPv4 a\.b\.c\.d\[\/0-32\], IPv6 \[\/0-128\]\)/,
+  ],
+  [
+    "Terraform dcssessions_purge match.dbs with a fraction",
+    () =>
+      terraformValidate({ instance_id: "i1", all_nodes: true, match: { ...MATCH_ATTRIBUTES, dbs: [1.5] } }),
+    /Invalid match\.dbs\[0\]/,
+    /non-negative integer \(a database number\)/,
+  ],
+  [
+    "Terraform dcssessions_purge an empty match block",
+    () => terraformValidate({ instance_id: "i1", all_nodes: true, match: MATCH_ATTRIBUTES }),
+    /Invalid match/,
+    /at least one of idle_over_seconds, clients, users, names, dbs, cmds/,
+  ],
+];
+
+const ROWS: Row[] = [...API, ...PULUMI, ...CLI, ...CDKTF, ...TERRAFORM];
 
 describe("bad input is refused before any remote call, naming the field and what is allowed", () => {
   test("the table holds at least 60 inputs over the four front ends", () => {

@@ -8,6 +8,12 @@ import { join } from "node:path";
 import { startEmulator, type EmulatorHandle } from "../../src/emulator";
 import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
 import { assertBuilt } from "../cli/support";
+import {
+  expectExactlyMatchedClosed,
+  openSelectiveClients,
+  SELECTIVE,
+  type MatchValues,
+} from "../support/clients";
 import { describeWithRedis } from "../support/redis";
 import { describeWithTerraform, killsIn, requiredProviders, TerraformWorkspace } from "./support";
 
@@ -139,7 +145,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(outputs.before!.value).toBeGreaterThanOrEqual(3);
       expect(outputs.after!.value).toBe(0);
       expect(outputs.purge_nodes!.value).toEqual([
-        { node_id: node0, before: outputs.before!.value, after: 0 },
+        { node_id: node0, before: outputs.before!.value, after: 0, matched: null },
       ]);
       expect(new Date(outputs.purged_at!.value as string).getTime()).not.toBeNaN();
       const firstId = JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources.find(
@@ -242,6 +248,9 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           '    start = "25:00"',
           '    end   = "04:00"',
           "  }",
+          "  match {",
+          '    clients = ["127.0.0.0/8", "10.0.0.0/33"]',
+          "  }",
           "}",
         ].join("\n"),
       );
@@ -265,10 +274,87 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
             summary: "Invalid maintenance_window.start",
             line: lineOf('start = "25:00"'),
           }),
+          expect.objectContaining({
+            summary: "Invalid match.clients[1]",
+            line: lineOf("clients = "),
+            detail: expect.stringMatching(/"10\.0\.0\.0\/33" is not an IP address or CIDR range/),
+          }),
         ]),
       );
-      for (const d of diagnostics) expect(d.detail).toMatch(/allowed|must/);
+      // Each says what is allowed (the match's client rule lists the forms in parentheses).
+      for (const d of diagnostics) expect(d.detail).toMatch(/allowed|must|\(IPv4 a\.b\.c\.d/);
       expect(await dcs.control.counters()).toEqual({});
+    });
+
+    test("a selective purge: a match block closes exactly the matching sessions, matched_sessions is a number", async () => {
+      const list = (values: readonly (string | number)[]) =>
+        `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+      const hcl = (m: MatchValues) =>
+        [
+          requiredProviders(),
+          providerBlock(dcs),
+          'resource "dcssessions_purge" "idle_batch" {',
+          `  instance_id  = "${dcs.instanceId}"`,
+          "  all_nodes    = true",
+          "  max_sessions = 50",
+          "  match {",
+          `    idle_over_seconds = ${m.idleOverSeconds}`,
+          `    clients           = ${list(m.clients)}`,
+          `    users             = ${list(m.users)}`,
+          `    names             = ${list(m.names)}`,
+          `    dbs               = ${list(m.dbs)}`,
+          `    cmds              = ${list(m.cmds)}`,
+          "  }",
+          "}",
+          'output "matched" { value = dcssessions_purge.idle_batch.matched_sessions }',
+          'output "nodes" { value = dcssessions_purge.idle_batch.nodes }',
+          'output "status" { value = dcssessions_purge.idle_batch.status }',
+        ].join("\n");
+      const m = SELECTIVE.match;
+      const dir = ws.stack("selective", hcl(m));
+      const env = envOf(dcs);
+      await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      const clients = await openSelectiveClients([servers.urls[0]!, servers.urls[1]!]);
+      try {
+        await dcs.control.resetCounters();
+        await ws.ok(dir, APPLY, env);
+        await expectExactlyMatchedClosed(clients);
+        const counters = await dcs.control.counters();
+        expect(counters.killAllClients ?? 0).toBe(0);
+        expect(counters.killClients).toBe(2);
+
+        const outputs = JSON.parse((await ws.ok(dir, ["output", "-json"], env)).stdout) as Outputs;
+        expect(outputs.status!.value).toBe("purged");
+        expect(outputs.matched!).toEqual({ sensitive: false, type: "number", value: 3 });
+        const [node0, node1] = dcs.nodeIds as [string, string];
+        expect(
+          (outputs.nodes!.value as Array<{ node_id: string; matched: number }>).map((n) => [
+            n.node_id,
+            n.matched,
+          ]),
+        ).toEqual([
+          [node0, 2],
+          [node1, 1],
+        ]);
+        // Applied, the purge is done: the next plan proposes nothing. The same selection written in another
+        // order is recorded in place (Terraform lists keep their order) and calls nothing; another selection
+        // is another purge (a replacement).
+        expect(await ws.plannedActions(dir, env)).toEqual({});
+        const reversed = <T>(values: readonly T[]) => [...values].reverse();
+        ws.stack(
+          "selective",
+          hcl({ ...m, names: reversed(m.names), dbs: reversed(m.dbs), cmds: ["get", "PING"] }),
+        );
+        expect(await ws.plannedActions(dir, env)).toEqual({ "dcssessions_purge.idle_batch": "update" });
+        await dcs.control.resetCounters();
+        await ws.ok(dir, APPLY, env);
+        expect(await dcs.control.counters()).toEqual({});
+        ws.stack("selective", hcl({ ...m, idleOverSeconds: 3600 }));
+        expect(await ws.plannedActions(dir, env)).toEqual({ "dcssessions_purge.idle_batch": "replace" });
+        expect(await dcs.control.counters()).toEqual({}); // a plan kills nothing
+      } finally {
+        await clients.closeAll();
+      }
     });
 
     test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan is a no-op, destroy sends nothing", async () => {

@@ -8,13 +8,23 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { DcsSessionsError, ValidationError } from "../../api/errors";
 import { purgeSessions } from "../../core/purge";
-import type { PurgeOptions, PurgePlan } from "../../core/types";
+import { DEFAULT_TOP_N, MAX_TOP_N } from "../../core/types";
+import type { PurgeOptions, PurgePlan, SessionMatch } from "../../core/types";
 import { parseWindowSpec } from "../../core/window";
 import type { CliContext } from "../context";
 import { renderPurge } from "../output/human";
 import { formatCount } from "../output/table";
 import type { CommonFlags } from "../options";
-import { addCommonOptions, clientOptionsOf, collectIds, idArgument, integerArgument } from "../options";
+import {
+  addCommonOptions,
+  clientOptionsOf,
+  collectIds,
+  collectIntegers,
+  collectList,
+  collectValues,
+  idArgument,
+  integerArgument,
+} from "../options";
 import { PURGE_ENV, checkPurgeOptions, mergePurgeInputs, purgeInputsFromEnv } from "../purge-env";
 import type { PurgeInputs } from "../purge-env";
 import { printerFor, progressFor, purgeViews } from "./shared";
@@ -30,6 +40,28 @@ interface PurgeFlags extends CommonFlags {
   verify: boolean;
   waitTimeout?: number;
   yes?: boolean;
+  idleOver?: number;
+  client?: string[];
+  user?: string[];
+  name?: string[];
+  db?: number[];
+  cmd?: string[];
+  top?: number;
+}
+
+/** The selectors as the core's `match`; undefined when none was given (a purge of whole nodes). */
+export function matchOf(
+  flags: Pick<PurgeFlags, "idleOver" | "client" | "user" | "name" | "db" | "cmd">,
+): SessionMatch | undefined {
+  const match: SessionMatch = {
+    ...(flags.idleOver !== undefined ? { idleOverSeconds: flags.idleOver } : {}),
+    ...(flags.client !== undefined ? { clients: flags.client } : {}),
+    ...(flags.user !== undefined ? { users: flags.user } : {}),
+    ...(flags.name !== undefined ? { names: flags.name } : {}),
+    ...(flags.db !== undefined ? { dbs: flags.db } : {}),
+    ...(flags.cmd !== undefined ? { cmds: flags.cmd } : {}),
+  };
+  return Object.keys(match).length > 0 ? match : undefined;
 }
 
 /** What the user typed on the command line, key by key (defaults excluded, so the environment can fill them). */
@@ -47,6 +79,8 @@ function typedInputs(command: Command, instance: string | undefined, flags: Purg
     outsideWindow: flags.outsideWindow,
     verify: typed("verify") ? flags.verify : undefined,
     waitTimeoutSeconds: flags.waitTimeout,
+    match: matchOf(flags),
+    topN: flags.top,
   };
 }
 
@@ -73,15 +107,21 @@ export function purgeOptionsOf(
     ...(inputs.outsideWindow !== undefined ? { outsideWindow: inputs.outsideWindow } : {}),
     verify: inputs.verify ?? true,
     ...(inputs.waitTimeoutSeconds !== undefined ? { waitTimeoutSeconds: inputs.waitTimeoutSeconds } : {}),
+    ...(inputs.match !== undefined ? { match: inputs.match } : {}),
+    ...(inputs.topN !== undefined ? { topN: inputs.topN } : {}),
   };
   checkPurgeOptions(options);
   return options;
 }
 
-/** The question shown before a kill: the instance, the nodes and how many sessions. */
+/**
+ * The question shown before a kill: the instance, the nodes and how many sessions (for a selective purge,
+ * how many matched sessions: the ones the kill closes).
+ */
 export function confirmationQuestion(plan: PurgePlan): string {
   const where = plan.allNodes ? "every node" : `node(s) ${plan.nodeIds.join(", ")}`;
-  return `Kill ${formatCount(plan.sessions)} session(s) on ${where} of ${plan.engine} instance ${plan.instanceId}? Type "yes" to go on: `;
+  const which = plan.match === undefined ? "" : " matched";
+  return `Kill ${formatCount(plan.sessions)}${which} session(s) on ${where} of ${plan.engine} instance ${plan.instanceId}? Type "yes" to go on: `;
 }
 
 /** Reads one answer line from stdin; end of input is a no. */
@@ -107,7 +147,9 @@ function askOnce(ctx: CliContext, question: string): Promise<boolean> {
 export function registerPurge(program: Command, ctx: CliContext): void {
   const command = program
     .command("purge")
-    .description("kill every client session of the given nodes (or of every node), behind guards")
+    .description(
+      "kill the client sessions of the given nodes (or of every node), all or those the selectors pick, behind guards",
+    )
     .argument(
       "[instance]",
       `instance id (without it, the inputs come from ${PURGE_ENV.instanceId} and the other DCS_SESSIONS_* variables)`,
@@ -115,6 +157,29 @@ export function registerPurge(program: Command, ctx: CliContext): void {
     )
     .option("--node <id>", "a node to purge (repeatable, or a,b)", collectIds)
     .option("--all-nodes", "purge every node of the instance (kill_all_nodes)")
+    .option(
+      "--idle-over <seconds>",
+      "select the sessions idle for more than this many seconds",
+      integerArgument(0),
+    )
+    .option(
+      "--client <ip-or-cidr>",
+      "select the sessions from this client IP or CIDR range, v4 or v6 (repeatable, or a,b)",
+      collectList,
+    )
+    .option("--user <name>", "select the sessions of this Redis user (repeatable)", collectValues)
+    .option("--name <name>", "select the sessions with this client name (repeatable)", collectValues)
+    .option("--db <n>", "select the sessions on this database (repeatable, or a,b)", collectIntegers(0))
+    .option(
+      "--cmd <command>",
+      "select the sessions whose last command is this (repeatable, or a,b)",
+      collectList,
+    )
+    .option(
+      "--top <n>",
+      `with selectors: how many matched sessions the report lists, 0-${MAX_TOP_N} (default: ${DEFAULT_TOP_N})`,
+      integerArgument(0, MAX_TOP_N),
+    )
     .option("--dry-run", "report what would be killed, kill nothing")
     .option(
       "--max-sessions <n>",
@@ -144,6 +209,11 @@ export function registerPurge(program: Command, ctx: CliContext): void {
       "after",
       [
         "",
+        "Selectors (--idle-over, --client, --user, --name, --db, --cmd) make the purge selective: it lists",
+        "every session of the target nodes and kills only those matched (values of one selector: any;",
+        "several selectors: all), by their client address, never with a kill-all. --max-sessions and",
+        "--min-sessions then count matched sessions; --dry-run shows them per node, and the first ones.",
+        "",
         "On a terminal a purge (not a dry run) asks for confirmation unless --yes. Without a terminal it",
         "does not ask: it runs when the guards (--max-sessions, --min-sessions, --window) allow.",
         "Exit codes: 0 done (also a dry run or a skip), 1 remote failure, 2 invalid input,",
@@ -157,6 +227,9 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --max-sessions 5000 \\",
         '      --window "sat,sun 02:00-04:00 Europe/Paris" --outside-window skip --yes --output json',
         "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --dry-run --output markdown --report purge.html",
+        "  $ dcs-sessions purge 2f9c1e4a-instance --all-nodes --idle-over 3600 --client 10.20.0.0/16 \\",
+        "      --dry-run",
+        "  $ dcs-sessions purge 2f9c1e4a-instance --node 8a3f-node --user reporting --max-sessions 200 --yes",
       ].join("\n"),
     )
     .action(async (instance: string | undefined, flags: PurgeFlags, cmd: Command) => {

@@ -263,6 +263,27 @@ function outcome(r: PurgeReport): string {
   }
 }
 
+/** The first matched sessions of a selective purge, as a table (wire values escaped, in code). */
+function selectedTable(r: PurgeReport): string {
+  const selected = r.selectedSessions ?? [];
+  if (selected.length === 0) return "";
+  const cell = (v: string) => `<td><code>${escapeHtml(v)}</code></td>`;
+  const rows = selected.map(
+    (t) =>
+      `<tr data-idle="${t.idle}">${cell(t.nodeId)}${cell(t.peer)}${cell(t.user)}${cell(t.name)}${cell(t.db)}${cell(t.cmd)}` +
+      `<td class="n">${formatDuration(t.idle)}</td></tr>`,
+  );
+  const title =
+    r.matchedSessions !== undefined && r.matchedSessions > selected.length
+      ? `Matched sessions (first ${selected.length} of ${formatCount(r.matchedSessions)})`
+      : `Matched sessions (${selected.length})`;
+  return (
+    `<section><h2>${escapeHtml(title)}</h2><table id="selected">` +
+    '<thead><tr><th>Node</th><th>Peer</th><th>User</th><th>Name</th><th>DB</th><th>Last command</th><th class="n">Idle</th></tr></thead>' +
+    `<tbody>${rows.join("")}</tbody></table></section>`
+  );
+}
+
 /** A purge as a page: the outcome, before/after per node and per idle time, and the top client IPs before. */
 export function purgeHtml(r: PurgeReport): string {
   const verified = r.nodes.some((n) => n.after !== null);
@@ -284,6 +305,17 @@ export function purgeHtml(r: PurgeReport): string {
       rows: r.nodes.map((n) => ({ label: n.nodeId, values: verified ? [n.before, n.after] : [n.before] })),
     }),
   ];
+  if (r.matchedSessions !== undefined) {
+    body.push(
+      barChart({
+        id: "matched",
+        title: "Matched sessions per node",
+        series: ["matched"],
+        rows: r.nodes.map((n) => ({ label: n.nodeId, values: [n.matched ?? null] })),
+      }),
+      selectedTable(r),
+    );
+  }
   if (r.before) {
     const snapshots = r.after ? [r.before, r.after] : [r.before];
     body.push(

@@ -43,6 +43,14 @@ export function renderNodes(list: NodeList, style: Style): string {
   ].join("\n");
 }
 
+/** Nodes the scan could not name (no `node_id`): said under the per-node bars, as their sessions are missing. */
+function skippedNodesLine(s: SessionSnapshot, style: Style): string[] {
+  const skipped = s.skippedNodes ?? [];
+  if (skipped.length === 0) return [];
+  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  return [`  ${style.dim(`not scanned (listed without a node_id, sessions not counted): ${names}`)}`];
+}
+
 export function renderSnapshot(s: SessionSnapshot, style: Style): string {
   const topIps = topEntries(s.byClientIp, MAP_ROWS);
   const otherIps = s.totalSessions - topIps.reduce((sum, [, n]) => sum + n, 0);
@@ -80,6 +88,7 @@ export function renderSnapshot(s: SessionSnapshot, style: Style): string {
       s.nodes.map((n) => [n.nodeId, n.sessions]),
       style,
     ),
+    ...skippedNodesLine(s, style),
     "",
     heading("Sessions per idle time", style),
     renderBars(
@@ -186,7 +195,35 @@ function optionalCount(n: number | null): string {
   return n === null ? "-" : formatCount(n);
 }
 
+/** The first matched sessions of a selective purge (what it kills, or would kill on a dry run). */
+function renderSelected(r: PurgeReport, style: Style): string[] {
+  const selected = r.selectedSessions ?? [];
+  const of = r.matchedSessions !== undefined && r.matchedSessions > selected.length;
+  const title = `Matched sessions (${of ? `first ${selected.length} of ${formatCount(r.matchedSessions!)}` : selected.length})`;
+  return [
+    "",
+    heading(title, style),
+    selected.length === 0
+      ? `  ${style.dim("(none)")}`
+      : renderTable(
+          [
+            { header: "NODE" },
+            { header: "PEER" },
+            { header: "USER" },
+            { header: "NAME" },
+            { header: "DB", align: "right" },
+            { header: "CMD" },
+            { header: "IDLE", align: "right" },
+          ],
+          selected.map((t) => [t.nodeId, t.peer, t.user, t.name, t.db, t.cmd, formatDuration(t.idle)]),
+          style,
+        ),
+  ];
+}
+
 export function renderPurge(r: PurgeReport, style: Style): string {
+  const selective = r.matchedSessions !== undefined;
+  const matchedColumn = selective ? [{ header: "MATCHED", align: "right" as const }] : [];
   const parts = [
     heading("Purge", style),
     renderTable(
@@ -195,6 +232,7 @@ export function renderPurge(r: PurgeReport, style: Style): string {
         { header: "ENGINE" },
         { header: "STATUS" },
         { header: "BEFORE", align: "right" },
+        ...matchedColumn,
         { header: "AFTER", align: "right" },
         { header: "JOBS" },
         { header: "AT" },
@@ -205,6 +243,7 @@ export function renderPurge(r: PurgeReport, style: Style): string {
           r.engine,
           r.status,
           optionalCount(r.sessionsBefore),
+          ...(selective ? [formatCount(r.matchedSessions!)] : []),
           optionalCount(r.sessionsAfter),
           r.jobIds.join(",") || "-",
           r.purgedAt,
@@ -221,8 +260,18 @@ export function renderPurge(r: PurgeReport, style: Style): string {
       "",
       heading("Per node", style),
       renderTable(
-        [{ header: "NODE" }, { header: "BEFORE", align: "right" }, { header: "AFTER", align: "right" }],
-        r.nodes.map((n) => [n.nodeId, formatCount(n.before), optionalCount(n.after)]),
+        [
+          { header: "NODE" },
+          { header: "BEFORE", align: "right" },
+          ...matchedColumn,
+          { header: "AFTER", align: "right" },
+        ],
+        r.nodes.map((n) => [
+          n.nodeId,
+          formatCount(n.before),
+          ...(selective ? [optionalCount(n.matched ?? null)] : []),
+          optionalCount(n.after),
+        ]),
         style,
       ),
       "",
@@ -233,6 +282,7 @@ export function renderPurge(r: PurgeReport, style: Style): string {
       ),
     );
   }
+  if (selective) parts.push(...renderSelected(r, style));
   if (r.before) {
     parts.push(
       "",

@@ -96,6 +96,14 @@ function snapshotSections(s: SessionSnapshot, label: string): string[] {
   ];
 }
 
+/** Nodes the scan could not name (no `node_id`): their sessions are not in the counts. */
+function skippedNodesNote(s: SessionSnapshot): string[] {
+  const skipped = s.skippedNodes ?? [];
+  if (skipped.length === 0) return [];
+  const names = skipped.map((n) => escapeText(n.name ?? n.logicalNodeId ?? "(unnamed)")).join(", ");
+  return [`*Not scanned (listed without a node_id), so not counted: ${names}.*`, ""];
+}
+
 function approximateNote(s: SessionSnapshot): string[] {
   return s.approximateMaps && s.approximateMaps.length > 0
     ? [
@@ -185,6 +193,7 @@ export function snapshotMarkdown(s: SessionSnapshot): string {
           ),
     ),
     ...approximateNote(s),
+    ...skippedNodesNote(s),
   ];
   return `${lines.join("\n").trimEnd()}\n`;
 }
@@ -208,6 +217,39 @@ function outcome(r: PurgeReport): string {
     case "skipped-below-minimum":
       return `Skipped, nothing was killed${r.reason ? `: ${escapeText(r.reason)}` : "."}`;
   }
+}
+
+/** The first matched sessions of a selective purge, wire values in code spans. */
+function selectedSection(r: PurgeReport): string[] {
+  const selected = r.selectedSessions ?? [];
+  if (selected.length === 0) return [];
+  const title =
+    r.matchedSessions !== undefined && r.matchedSessions > selected.length
+      ? `Matched sessions (first ${selected.length} of ${formatCount(r.matchedSessions)})`
+      : `Matched sessions (${selected.length})`;
+  return section(
+    title,
+    table(
+      [
+        ["Node", "left"],
+        ["Peer", "left"],
+        ["User", "left"],
+        ["Name", "left"],
+        ["DB", "right"],
+        ["Command", "left"],
+        ["Idle", "right"],
+      ],
+      selected.map((t) => [
+        codeCell(t.nodeId),
+        codeCell(t.peer),
+        codeCell(t.user),
+        codeCell(t.name),
+        codeCell(t.db),
+        codeCell(t.cmd),
+        formatDuration(t.idle),
+      ]),
+    ),
+  );
 }
 
 /** A purge, as Markdown: the outcome, before/after per node, and the before snapshot's idle times and clients. */
@@ -248,11 +290,18 @@ export function purgeMarkdown(r: PurgeReport): string {
             [
               ["Node", "left"],
               ["Before", "right"],
+              ...(selective ? [["Matched", "right"] as [string, Align]] : []),
               ["After", "right"],
             ],
-            r.nodes.map((n) => [codeCell(n.nodeId), formatCount(n.before), countOrDash(n.after)]),
+            r.nodes.map((n) => [
+              codeCell(n.nodeId),
+              formatCount(n.before),
+              ...(selective ? [countOrDash(n.matched)] : []),
+              countOrDash(n.after),
+            ]),
           ),
     ),
+    ...(selective ? selectedSection(r) : []),
     ...(r.before ? snapshotSections(r.before, " before") : []),
     ...(r.before ? approximateNote(r.before) : []),
   ];

@@ -3,13 +3,14 @@
  * directory, the go-plugin controller, and Terraform's `tfplugin6.Provider` service translated onto a
  * `ProviderDefinition` of plain values.
  */
+import type { handleUnaryCall, sendUnaryData, Server, ServerWritableStream } from "@grpc/grpc-js";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { createServerCertificate, parseCertificate } from "./certificate";
 import { blockType, schemaMessage } from "./schema";
+import { serviceDefinition } from "./services";
 import type { Diagnostic, PathStep, ProviderDefinition } from "./types";
 import { decodeValue, encodeValue, type ObjectValue } from "./values";
 
@@ -26,21 +27,10 @@ type Json = Record<string, unknown>;
 type Unary = (request: Json) => Promise<Json> | Json;
 
 function loadServices() {
-  const definition = loadSync([join(__dirname, "tfplugin6.proto"), join(__dirname, "plugin.proto")], {
-    keepCase: true,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-  });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    tfplugin6: { Provider: grpc.ServiceClientConstructor };
-    plugin: { GRPCController: grpc.ServiceClientConstructor; GRPCStdio: grpc.ServiceClientConstructor };
-  };
   return {
-    provider: loaded.tfplugin6.Provider.service,
-    controller: loaded.plugin.GRPCController.service,
-    stdio: loaded.plugin.GRPCStdio.service,
+    provider: serviceDefinition("tfplugin6", "Provider"),
+    controller: serviceDefinition("plugin", "GRPCController"),
+    stdio: serviceDefinition("plugin", "GRPCStdio"),
   };
 }
 
@@ -199,6 +189,53 @@ export function providerHandlers(definition: ProviderDefinition, signal: AbortSi
   );
 }
 
+/** The gRPC server with the provider, controller and stdio services, grpc-js loaded on the call. */
+function createGrpcServer(definition: ProviderDefinition, aborter: AbortController, onShutdown: () => void) {
+  const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+  const services = loadServices();
+  const server = new grpc.Server();
+  const unary = (handler: Unary): handleUnaryCall<Json, Json> => {
+    return (call, callback) => {
+      Promise.resolve()
+        .then(() => handler(call.request))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) =>
+            callback({ code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : "" }),
+        );
+    };
+  };
+  const handlers = providerHandlers(definition, aborter.signal);
+  handlers.StopProvider = () => {
+    aborter.abort(new Error("Terraform asked the provider to stop"));
+    return { Error: "" };
+  };
+  server.addService(
+    services.provider,
+    Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, unary(h)])),
+  );
+  server.addService(services.controller, {
+    Shutdown: (_call: unknown, callback: sendUnaryData<Json>) => {
+      onShutdown();
+      callback(null, {});
+    },
+  });
+  server.addService(services.stdio, {
+    // Nothing is forwarded: the provider's stderr already reaches Terraform's log.
+    StreamStdio: (call: ServerWritableStream<Json, Json>) => call.end(),
+  });
+  return {
+    server,
+    /** Terraform's automatic mTLS: our certificate, and only Terraform's client certificate accepted. */
+    credentials: (clientCert: string, certificate: { keyPem: string; certPem: string }) =>
+      grpc.ServerCredentials.createSsl(
+        Buffer.from(clientCert),
+        [{ private_key: Buffer.from(certificate.keyPem), cert_chain: Buffer.from(certificate.certPem) }],
+        true,
+      ),
+  };
+}
+
 export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** Where the handshake line goes (stdout). */
@@ -215,8 +252,9 @@ export interface RunningPlugin {
 
 /**
  * Serves a provider as Terraform starts it: refuses to run without the magic cookie and a client
- * certificate, listens on a unix socket in a fresh 0700 directory, prints the handshake line, and stops on
- * the controller's Shutdown.
+ * certificate, listens on a unix socket in a fresh 0700 directory, prints the handshake line, then loads
+ * grpc-js and serves the connections (those that came meanwhile included), and stops on the controller's
+ * Shutdown.
  */
 export async function servePlugin(
   definition: ProviderDefinition,
@@ -241,82 +279,65 @@ export async function servePlugin(
   }
   parseCertificate(clientCert);
 
-  const services = loadServices();
   const certificate = createServerCertificate();
   const aborter = new AbortController();
-  const server = new grpc.Server();
-
-  const unary = (handler: Unary): grpc.handleUnaryCall<Json, Json> => {
-    return (call, callback) => {
-      Promise.resolve()
-        .then(() => handler(call.request))
-        .then(
-          (response) => callback(null, response),
-          (error: unknown) =>
-            callback({ code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : "" }),
-        );
-    };
-  };
-  const handlers = providerHandlers(definition, aborter.signal);
-  handlers.StopProvider = () => {
-    aborter.abort(new Error("Terraform asked the provider to stop"));
-    return { Error: "" };
-  };
-  server.addService(
-    services.provider,
-    Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, unary(h)])),
-  );
-
   const socketDir = mkdtempSync(join(env.PLUGIN_UNIX_SOCKET_DIR || tmpdir(), "dcssessions-plugin-"));
   const socketPath = join(socketDir, "plugin.sock");
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-  let stopping: Promise<void> | undefined;
   const removeDir = () => rmSync(socketDir, { recursive: true, force: true });
   process.once("exit", removeDir);
 
-  const stop = () => {
-    stopping ??= new Promise<void>((resolve) => {
-      aborter.abort(new Error("the provider is shutting down"));
-      const force = setTimeout(() => server.forceShutdown(), 200);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        removeDir();
-        process.removeListener("exit", removeDir);
+  // The socket listens before grpc-js is loaded: Terraform waits for the handshake line, and grpc-js takes
+  // longer to load than everything else before it. Connections that come first wait, paused, for it.
+  const listener = createServer({ pauseOnConnect: true });
+  const waiting: Socket[] = [];
+  let inject: ((socket: Socket) => void) | undefined;
+  listener.on("connection", (socket) => (inject ? inject(socket) : waiting.push(socket)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(socketPath, () => {
+        listener.off("error", reject);
         resolve();
-        resolveStopped();
       });
     });
-    return stopping;
-  };
-
-  server.addService(services.controller, {
-    Shutdown: (_call: unknown, callback: grpc.sendUnaryData<Json>) => {
-      // The directory goes first: Terraform kills a provider that has not exited 2 s after Shutdown, and
-      // open connections do not need the socket's name.
-      removeDir();
-      callback(null, {});
-      setImmediate(() => void stop());
-    },
-  });
-  server.addService(services.stdio, {
-    // Nothing is forwarded: the provider's stderr already reaches Terraform's log.
-    StreamStdio: (call: grpc.ServerWritableStream<Json, Json>) => call.end(),
-  });
-
-  const credentials = grpc.ServerCredentials.createSsl(
-    Buffer.from(clientCert),
-    [{ private_key: Buffer.from(certificate.keyPem), cert_chain: Buffer.from(certificate.certPem) }],
-    true,
-  );
-  try {
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${socketPath}`, credentials, (error) => (error ? reject(error) : resolve())),
-    );
   } catch (error) {
     removeDir();
     throw error;
   }
+
+  let server: Server | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= new Promise<void>((resolve) => {
+      aborter.abort(new Error("the provider is shutting down"));
+      listener.close();
+      for (const socket of waiting.splice(0)) socket.destroy();
+      const finish = () => {
+        removeDir();
+        process.removeListener("exit", removeDir);
+        resolve();
+        resolveStopped();
+      };
+      if (!server) return finish();
+      const running = server;
+      const force = setTimeout(() => running.forceShutdown(), 200);
+      running.tryShutdown(() => {
+        clearTimeout(force);
+        finish();
+      });
+    });
+    return stopping;
+  };
+  const onShutdown = () => {
+    // The directory goes first: Terraform kills a provider that has not exited 2 s after Shutdown, and
+    // open connections do not need the socket's name.
+    removeDir();
+    listener.close();
+    setImmediate(() => void stop());
+  };
+
   const line = [
     CORE_PROTOCOL_VERSION,
     APP_PROTOCOL_VERSION,
@@ -326,5 +347,24 @@ export async function servePlugin(
     certificate.handshakeBase64,
   ].join("|");
   (options.write ?? ((text: string) => process.stdout.write(text)))(`${line}\n`);
+
+  // After the line (and after the caller has the handle, so a signal can stop it): grpc-js, then the
+  // connections that waited for it.
+  setImmediate(() => {
+    if (stopping) return;
+    try {
+      const grpcServer = createGrpcServer(definition, aborter, onShutdown);
+      const credentials = grpcServer.credentials(clientCert, certificate);
+      const injector = grpcServer.server.createConnectionInjector(credentials);
+      server = grpcServer.server;
+      inject = (socket) => injector.injectConnection(socket);
+      for (const socket of waiting.splice(0)) inject(socket);
+    } catch (error) {
+      process.stderr.write(
+        `dcs-sessions provider: cannot serve gRPC: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      void stop();
+    }
+  });
   return { socketDir, socketPath, stopped, stop };
 }

@@ -3,7 +3,7 @@
  * msgpack `DynamicValue`s, where a value not known yet is msgpack extension type 0. Above this file a value
  * is plain data: objects, arrays, strings, numbers, booleans, null, and `UNKNOWN`.
  */
-import { decode, encode, ExtensionCodec } from "@msgpack/msgpack";
+import type { ExtensionCodec } from "@msgpack/msgpack";
 
 export type ValueType =
   | "string"
@@ -33,14 +33,28 @@ export function containsUnknown(value: unknown): boolean {
   return false;
 }
 
-const codec = new ExtensionCodec();
-// Type 0 is an unknown value; 12 an unknown with refinements (newer Terraform): both are "not known yet".
-codec.register({
-  type: 0,
-  encode: (value: unknown) => (value === UNKNOWN ? new Uint8Array([0]) : null),
-  decode: () => UNKNOWN,
-});
-codec.register({ type: 12, encode: () => null, decode: () => UNKNOWN });
+type Msgpack = typeof import("@msgpack/msgpack");
+let msgpack: { library: Msgpack; codec: ExtensionCodec } | undefined;
+
+/**
+ * The msgpack library and the extension codec of unknown values, loaded at the first value rather than at
+ * start: Terraform waits for the provider's handshake line, and no value crosses before it.
+ */
+function loadMsgpack(): { library: Msgpack; codec: ExtensionCodec } {
+  if (!msgpack) {
+    const library = require("@msgpack/msgpack") as Msgpack;
+    const codec = new library.ExtensionCodec();
+    // Type 0 is an unknown value; 12 an unknown with refinements (newer Terraform): both "not known yet".
+    codec.register({
+      type: 0,
+      encode: (value: unknown) => (value === UNKNOWN ? new Uint8Array([0]) : null),
+      decode: () => UNKNOWN,
+    });
+    codec.register({ type: 12, encode: () => null, decode: () => UNKNOWN });
+    msgpack = { library, codec };
+  }
+  return msgpack;
+}
 
 /** Shapes a value to its type: every attribute of an object present (null when absent), numbers as numbers. */
 export function conform(value: unknown, type: ValueType, path = "value"): Value {
@@ -81,7 +95,8 @@ export function conform(value: unknown, type: ValueType, path = "value"): Value 
 }
 
 export function encodeValue(value: unknown, type: ValueType): Buffer {
-  const bytes = encode(conform(value, type), { extensionCodec: codec, ignoreUndefined: false });
+  const { library, codec } = loadMsgpack();
+  const bytes = library.encode(conform(value, type), { extensionCodec: codec, ignoreUndefined: false });
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -92,7 +107,8 @@ export function decodeValue(
 ): Value {
   if (!dynamic) return null;
   if (dynamic.msgpack && dynamic.msgpack.length > 0) {
-    return conform(decode(dynamic.msgpack, { extensionCodec: codec }), type);
+    const { library, codec } = loadMsgpack();
+    return conform(library.decode(dynamic.msgpack, { extensionCodec: codec }), type);
   }
   if (dynamic.json && dynamic.json.length > 0) {
     return conform(JSON.parse(Buffer.from(dynamic.json).toString("utf8")), type);
