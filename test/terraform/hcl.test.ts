@@ -230,6 +230,85 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(await dcs.control.counters()).toEqual({});
     });
 
+    test("a dry run stays one until dry_run is off; a refused kill is an error naming operation, status and code; an unverified kill is kept with a warning; refresh calls nothing", async () => {
+      const a = await openClients(servers.urls[1]!, [{ name: "dry-1" }, { name: "dry-2" }]);
+      opened.push(a);
+      const hcl = (dryRun: boolean) =>
+        [
+          requiredProviders(),
+          providerBlock(dcs),
+          'resource "dcssessions_purge" "careful" {',
+          `  instance_id  = "${dcs.instanceId}"`,
+          "  all_nodes    = true",
+          `  dry_run      = ${dryRun}`,
+          "  max_sessions = 1000",
+          "  triggers     = { run = var.run }",
+          "}",
+        ].join("\n");
+      const env = envOf(dcs);
+      const dir = ws.stack("dry-run", hcl(true));
+      const attributes = () =>
+        JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources[0].instances[0].attributes;
+      await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      await dcs.control.resetCounters();
+
+      // A dry run counts and kills nothing; with the same configuration it stays what it is.
+      await ws.ok(dir, APPLY, env);
+      expect(attributes()).toMatchObject({ status: "dry-run", purged_at: expect.any(String), job_ids: [] });
+      expect(attributes().sessions_before).toBeGreaterThanOrEqual(2);
+      expect(killsIn(await dcs.control.counters())).toBe(0);
+      expect(await ws.plannedActions(dir, env)).toEqual({});
+
+      // Turning dry_run off is another purge: the plan says replace (and still kills nothing).
+      ws.stack("dry-run", hcl(false));
+      const plan = await ws.ok(dir, PLAN, env);
+      expect(plan.stdout).toMatch(/dry_run.*# forces replacement/);
+      expect(killsIn(await dcs.control.counters())).toBe(0);
+
+      // The service refuses the kill: an error diagnostic whose summary and detail name what failed.
+      await dcs.control.setFaults([
+        { route: "killAllClients", fault: { kind: "status", status: 403, errorCode: "DCS.4403" } },
+      ]);
+      const refused = await ws.terraform(dir, APPLY, env);
+      await dcs.control.clearFaults();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /Error: dcssessions_purge failed: killAllClients answered 403 DCS\.4403/,
+      );
+      for (const fact of ["operation: killAllClients", "HTTP status: 403", "error code: DCS.4403"]) {
+        expect(refused.stderr).toContain(fact);
+      }
+      expect(a.clients.every((c) => !c.isClosed())).toBe(true);
+
+      // The kill runs but its answer is lost: recorded as purged-unverified, with a warning, and not re-sent.
+      await dcs.control.resetCounters();
+      await dcs.control.setFaults([
+        { route: "killAllClients", times: 1, fault: { kind: "status", status: 502, after: true } },
+      ]);
+      const unverified = await ws.ok(dir, APPLY, env);
+      expect(unverified.stdout + unverified.stderr).toMatch(/Warning: Purge sent, but not verified/);
+      expect(attributes()).toMatchObject({
+        status: "purged-unverified",
+        sessions_after: null,
+        dry_run: false,
+      });
+      expect(attributes().verification_error).toMatch(/502/);
+      await Promise.all(a.clients.map((c) => c.closedByServer));
+      expect(killsIn(await dcs.control.counters())).toBe(1);
+      expect(await ws.plannedActions(dir, env)).toEqual({});
+
+      // A refresh (and a refresh-only apply) leaves the recorded purge as it was and calls nothing.
+      const recorded = attributes();
+      const b = await openClients(servers.urls[1]!, [{ name: "later-1" }]);
+      opened.push(b);
+      await dcs.control.resetCounters();
+      await ws.ok(dir, ["apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"], env);
+      await ws.ok(dir, ["refresh", "-input=false", "-no-color"], env);
+      expect(await dcs.control.counters()).toEqual({});
+      expect(attributes()).toEqual(recorded);
+      expect(b.clients[0]!.isClosed()).toBe(false);
+    });
+
     test("bad attributes are rejected by validate, on the attribute's path, before any remote call", async () => {
       const dir = ws.stack(
         "invalid",
