@@ -230,7 +230,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(await dcs.control.counters()).toEqual({});
     });
 
-    test("a dry run stays one until dry_run is off; a refused kill is an error naming operation, status and code; an unverified kill is kept with a warning; refresh calls nothing", async () => {
+    test("a dry run stays one until dry_run is off; a refused kill is an error naming operation, status and code; an unverified kill is kept with a warning; refresh and destroy call nothing", async () => {
       const a = await openClients(servers.urls[1]!, [{ name: "dry-1" }, { name: "dry-2" }]);
       opened.push(a);
       const hcl = (dryRun: boolean) =>
@@ -307,6 +307,11 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(await dcs.control.counters()).toEqual({});
       expect(attributes()).toEqual(recorded);
       expect(b.clients[0]!.isClosed()).toBe(false);
+
+      // Destroy forgets the purge without a single call: it does not need the API.
+      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
+      expect(await dcs.control.counters()).toEqual({});
+      expect(JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources).toEqual([]);
     });
 
     test("bad attributes are rejected by validate, on the attribute's path, before any remote call", async () => {
