@@ -51,7 +51,7 @@ describe("dcssessions_purge: what replaces it", () => {
     ["instance_id", "not known until apply", { instance_id: UNKNOWN }],
     ["engine", "geminidb", { engine: "geminidb" }],
     ["node_ids", "fewer nodes", { node_ids: ["n1"] }],
-    ["node_ids", "the same nodes in another order", { node_ids: ["n2", "n1"] }],
+    ["node_ids", "another node added", { node_ids: ["n1", "n2", "n3"] }],
     ["all_nodes", "every node instead", { node_ids: null, all_nodes: true }],
     ["triggers", "a new value", { triggers: { run: "2" } }],
     ["triggers", "removed", { triggers: null }],
@@ -60,6 +60,12 @@ describe("dcssessions_purge: what replaces it", () => {
     expect(replacementPaths(RECORDED, edited(changes))).toEqual(
       name === "all_nodes" ? [["node_ids"], ["all_nodes"]] : [[name]],
     );
+  });
+
+  test("the same nodes in another order, or repeated, are the same purge (as in Pulumi's SessionPurge)", () => {
+    expect(replacementPaths(RECORDED, edited({ node_ids: ["n2", "n1"] }))).toEqual([]);
+    expect(replacementPaths(RECORDED, edited({ node_ids: ["n1", "n2", "n1"] }))).toEqual([]);
+    expect(replacementPaths(RECORDED, edited({ node_ids: ["n2", UNKNOWN] }))).toEqual([["node_ids"]]);
   });
 
   test("an explicit default is the same purge as an absent one", () => {
