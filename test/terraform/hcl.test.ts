@@ -441,7 +441,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       }
     });
 
-    test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan is a no-op, destroy sends nothing", async () => {
+    test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan and apply are no-ops, a trigger replaces and closes them again, destroy sends nothing", async () => {
       const g = await openClients(servers.urls[2]!, [{ name: "gem-1" }, { name: "gem-2" }]);
       opened.push(g);
       const dir = ws.stack(
@@ -457,6 +457,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           `  instance_id = "${gemini.instanceId}"`,
           '  engine      = "geminidb"',
           "  all_nodes   = true",
+          "  triggers    = { run = var.run }",
           "}",
           'output "total" { value = data.dcssessions_scan.now.total_sessions }',
           'output "by_name" { value = data.dcssessions_scan.now.by_name }',
@@ -466,6 +467,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       );
       const env = envOf(gemini);
       await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      await ws.ok(dir, ["validate", "-no-color"], env);
       await gemini.control.resetCounters();
       await ws.ok(dir, PLAN, env);
       expect(killsIn(await gemini.control.counters())).toBe(0);
@@ -479,8 +481,23 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(outputs.by_name!.value).toMatchObject({ "gem-1": 1, "gem-2": 1 });
       expect(outputs.before!.value).toBeGreaterThanOrEqual(2);
       expect(await ws.plannedActions(dir, env)).toEqual({});
-      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
+      await ws.ok(dir, APPLY, env);
       expect(killsIn(await gemini.control.counters())).toBe(kills);
+
+      // A changed trigger replaces the purge: it closes the node's sessions once more.
+      const again = await openClients(servers.urls[2]!, [{ name: "gem-3" }]);
+      opened.push(again);
+      const rerun = { ...env, TF_VAR_run: "2" };
+      expect(await ws.plannedActions(dir, rerun)).toEqual({ "dcssessions_purge.all": "replace" });
+      expect(killsIn(await gemini.control.counters())).toBe(kills);
+      await ws.ok(dir, APPLY, rerun);
+      await again.clients[0]!.closedByServer;
+      const rerunKills = killsIn(await gemini.control.counters());
+      expect(rerunKills).toBe(2 * kills);
+      expect(await gemini.control.counters()).toMatchObject({ geminidbCloseNodeSessions: rerunKills });
+
+      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], rerun);
+      expect(killsIn(await gemini.control.counters())).toBe(rerunKills);
       for (const text of [readFileSync(join(dir, "terraform.tfstate"), "utf8"), ws.printed]) {
         expect(text).not.toContain(gemini.secretKey);
       }
