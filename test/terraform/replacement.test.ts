@@ -167,3 +167,53 @@ const OUTPUTS = [
 function pick(value: ObjectValue, names: string[]): ObjectValue {
   return Object.fromEntries(names.map((name) => [name, value[name] ?? null]));
 }
+
+describe("dcssessions_purge: a purge skipped outside its window", () => {
+  test("is recorded with its status and reason, no purged_at, and proposed again at the next plan", async () => {
+    const purges: PurgeOptions[] = [];
+    const provider = createProvider({
+      operations: {
+        scanSessions: () => Promise.reject(new Error("no scan expected")),
+        purgeSessions: (options: PurgeOptions) => {
+          purges.push(options);
+          return Promise.resolve({
+            instanceId: "inst-1",
+            engine: "dcs",
+            status: "skipped-outside-window",
+            sessionsBefore: null,
+            sessionsAfter: null,
+            nodes: [],
+            jobIds: [],
+            purgedAt: "2026-12-05T12:00:00.000Z",
+            reason: 'outside the maintenance window "02:00-04:00 UTC": it is 12:00 UTC',
+          });
+        },
+      },
+      env: {},
+    });
+    const purge = provider.resources.dcssessions_purge!;
+    const config = edited({
+      maintenance_window: { days: null, start: "02:00", end: "04:00", time_zone: null },
+      outside_window: "skip",
+    });
+    const { state } = await purge.apply({
+      prior: null,
+      planned: config,
+      signal: new AbortController().signal,
+    } as never);
+    expect(purges).toHaveLength(1);
+    expect(purges[0]).toMatchObject({ outsideWindow: "skip", maintenanceWindow: { start: "02:00" } });
+    expect(state).toMatchObject({
+      status: "skipped-outside-window",
+      purged_at: null,
+      sessions_after: null,
+      reason: expect.stringContaining("outside the maintenance window"),
+    });
+    const next = await purge.plan({
+      prior: state,
+      proposed: { ...config, ...pick(state!, OUTPUTS) },
+      config,
+    } as never);
+    expect(next.requiresReplace).toEqual([["status"]]);
+  });
+});
