@@ -371,7 +371,8 @@ describeWithRedis("selective purge on real redis-server nodes (GeminiDB)", () =>
     // Not a proxy cluster: the service refuses to close the whole instance's sessions in one call.
     const refused = await client.geminidb.closeSessions(emulator.instanceId).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
-    expect((refused as ApiError).status).toBe(400);
+    expect(refused).toMatchObject({ status: 400, errorCode: "DBS.200001" });
+    expect(String(refused)).toMatch(/proxy-cluster instances only/);
     await fleet.expectOnlyClosed((c) => c.node === 0);
   });
 });
