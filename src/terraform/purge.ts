@@ -19,6 +19,20 @@ export const NODE_PURGE_TYPE: ValueType = [
   { node_id: "string", before: "number", after: "number", matched: "number" },
 ];
 
+/** One session a selective purge selected, as the core reports the first N of them. */
+export const SELECTED_SESSION_TYPE: ValueType = [
+  "object",
+  {
+    node_id: "string",
+    peer: "string",
+    user: "string",
+    name: "string",
+    idle: "number",
+    db: "string",
+    cmd: "string",
+  },
+];
+
 const OUTPUTS = {
   status: {
     type: "string",
@@ -30,6 +44,12 @@ const OUTPUTS = {
   nodes: {
     type: ["list", NODE_PURGE_TYPE],
     description: "Per node: node_id, before, after, and matched for a selective purge.",
+  },
+  selected_sessions: {
+    type: ["list", SELECTED_SESSION_TYPE],
+    description:
+      "A selective purge: the first matched sessions (node_id, peer, user, name, idle seconds, db, cmd), " +
+      "what a dry run would kill.",
   },
   job_ids: { type: ["list", "string"], description: "The kill jobs." },
   purged_at: { type: "string", description: "When the purge ran (ISO 8601); null when it was skipped." },

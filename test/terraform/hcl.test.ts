@@ -393,6 +393,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           'output "matched" { value = dcssessions_purge.idle_batch.matched_sessions }',
           'output "nodes" { value = dcssessions_purge.idle_batch.nodes }',
           'output "status" { value = dcssessions_purge.idle_batch.status }',
+          'output "selected" { value = dcssessions_purge.idle_batch.selected_sessions }',
         ].join("\n");
       const m = SELECTIVE.match;
       const dir = ws.stack("selective", hcl(m));
@@ -420,6 +421,21 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           [node0, 2],
           [node1, 1],
         ]);
+        // What was selected, session by session: node, real client, user, name, idle seconds, db, command.
+        const selected = outputs.selected!.value as Array<Record<string, unknown>>;
+        expect(selected.map((x) => x.name).sort()).toEqual([...SELECTIVE.matched]);
+        for (const x of selected) {
+          expect(x).toEqual({
+            node_id: expect.stringMatching(new RegExp(`^(${node0}|${node1})$`)),
+            peer: expect.stringMatching(/^127\.0\.0\.[23]:\d+$/),
+            user: "batch",
+            name: x.name,
+            idle: expect.any(Number),
+            db: "2",
+            cmd: "get",
+          });
+          expect(x.idle).toBeGreaterThan(m.idleOverSeconds);
+        }
         // Applied, the purge is done: the next plan proposes nothing. The same selection written in another
         // order is recorded in place (Terraform lists keep their order) and calls nothing; another selection
         // is another purge (a replacement).

@@ -30,6 +30,7 @@ const RECORDED: ObjectValue = {
   sessions_after: 0,
   matched_sessions: null,
   nodes: [{ node_id: "n1", before: 9, after: 0, matched: null }],
+  selected_sessions: null,
   job_ids: ["job-1"],
   purged_at: "2026-12-05T18:00:00.000Z",
   reason: null,
@@ -39,9 +40,7 @@ const RECORDED: ObjectValue = {
 /** The configuration that recorded RECORDED, with some attributes changed. */
 function edited(changes: ObjectValue): ObjectValue {
   const config: ObjectValue = { ...RECORDED, ...changes };
-  for (const output of ["id", "status", "sessions_before", "sessions_after", "matched_sessions", "nodes"])
-    config[output] = null;
-  for (const output of ["job_ids", "purged_at", "reason", "verification_error"]) config[output] = null;
+  for (const output of OUTPUTS) config[output] = null;
   return config;
 }
 
@@ -158,6 +157,7 @@ const OUTPUTS = [
   "sessions_after",
   "matched_sessions",
   "nodes",
+  "selected_sessions",
   "job_ids",
   "purged_at",
   "reason",
