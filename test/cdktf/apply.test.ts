@@ -52,6 +52,7 @@ new TerraformOutput(stack, "status", { value: purge.status });
 new TerraformOutput(stack, "before", { value: purge.sessionsBefore });
 new TerraformOutput(stack, "after", { value: purge.sessionsAfter });
 new TerraformOutput(stack, "matched", { value: selective.matchedSessions });
+new TerraformOutput(stack, "selected", { value: selective.selectedSessions });
 app.synth();
 `;
 }
@@ -147,6 +148,9 @@ describeWithTerraform("a CDKTF app applied by terraform through the dcssessions 
           "worker-2": 1,
         });
         expect(outputs.matched).toEqual({ sensitive: false, type: "number", value: 1 });
+        expect(outputs.selected!.value).toEqual([
+          expect.objectContaining({ node_id: node1, name: "worker-1", idle: expect.any(Number) }),
+        ]);
         expect(outputs.before!.type).toBe("number");
         expect(outputs.before!.value).toBeGreaterThanOrEqual(2);
         expect(outputs.after!.value).toBe(0);
