@@ -4,13 +4,14 @@
  * reads with no CLI configuration at all; with `--mirror` the CLI configuration it prints, pasted as it is,
  * is what `terraform init` needs. Both times the `required_providers` block it prints is the one used.
  */
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageVersion } from "../../src/cli/program";
 import { terraformPlatform } from "../../src/terraform/install";
 import { assertBuilt, runCliProcess, runProcess, type RunResult } from "../cli/support";
-import { describeWithTerraform } from "./support";
+import { describeWithTerraform, processesMarkedWith } from "./support";
 
 jest.setTimeout(120_000);
 
@@ -52,15 +53,28 @@ describeWithTerraform("terraform install-provider, then terraform init offline",
   let home: string;
 
   beforeAll(() => assertBuilt());
+  const marker = `dcs-sessions-test-${randomUUID()}`;
   beforeEach(() => {
     home = mkdtempSync(join(tmpdir(), "dcs-sessions-install-"));
+    mkdirSync(join(home, "sockets"));
   });
-  afterEach(() => rmSync(home, { recursive: true, force: true }));
+  afterEach(() => {
+    // Terraform closed every provider it started: none is left running, no socket directory remains.
+    expect(processesMarkedWith(marker)).toEqual([]);
+    expect(readdirSync(join(home, "sockets"))).toEqual([]);
+    rmSync(home, { recursive: true, force: true });
+  });
 
   /** Terraform with this HOME and nothing else of the runner's environment (no TF_CLI_CONFIG_FILE). */
   const terraform = (dir: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> =>
     runProcess("terraform", [`-chdir=${dir}`, ...args, "-no-color"], {
-      env: { HOME: home, TF_IN_AUTOMATION: "1", ...env },
+      env: {
+        HOME: home,
+        TF_IN_AUTOMATION: "1",
+        PLUGIN_UNIX_SOCKET_DIR: join(home, "sockets"),
+        DCS_SESSIONS_TEST_MARKER: marker,
+        ...env,
+      },
       timeoutMs: 60_000,
     });
 
