@@ -94,7 +94,7 @@ export class SessionPurge extends Construct implements Dependable {
   readonly nodes: Resolvable;
   /** The ids of the kill jobs. */
   readonly jobIds: string[];
-  /** When the purge ran (ISO 8601); null while it has not purged (a skip or a dry run). */
+  /** When the purge ran (ISO 8601), a dry run included; null when it was skipped (it is proposed again). */
   readonly purgedAt: string;
   /** Why the purge was skipped, in words. */
   readonly reason: string;
