@@ -1,17 +1,24 @@
 /**
- * `npm run bench`: measures what users wait for and what they pay in memory, and prints figures and ratios.
+ * `npm run bench`: what users wait for and what they pay, side by side with the naive way and the floor.
  *
- *   1. aggregation alone: synthetic sessions folded into the snapshot accumulator, in process;
- *   2. an end-to-end scan: the real client against the emulator in a child process over loopback
- *      (signing, HTTP, paging, JSON parsing, aggregation), at BENCH_SESSIONS sessions (default 1,000,000)
- *      over BENCH_NODES nodes (default 100);
- *   3. a guarded purge of the same instance (kill-all + after scan);
- *   4. what an in-process emulator keeps once every node is scanned and cached, after a full collection.
+ * Per scenario (nodes × 10,000 synthetic sessions; BENCH_SCENARIOS="4,16,100" by default) an emulator runs in
+ * a child process (`dcs-sessions emulator --page-cache`: a listed page is rendered once per scan, so listing
+ * again costs the server little and the figures are the client's), and each measured run is a child process of
+ * its own (bench/client.js), so its CPU time and peak RSS are its own. BENCH_RUNS (default 3) runs of each:
  *
- * It runs against dist/ (`npm run bench` builds first). Only loopback; everything it starts it stops.
+ *   snapshot (scan → wait for the job → list every page): `naive` and `dcs-sessions` (naive on ≤ 16 nodes:
+ *     it takes over a second a node);
+ *   listing (what the last scan cached, every page): `floor` (raw signed GETs, bodies read, not parsed),
+ *     `dcs-sessions` (`rescan: false`) and `naive`;
+ *
+ * medians, ratios within a round, client CPU per session, peak RSS, output bytes, job end → noticed, and a
+ * verdict per target of issue 10. Then the figures kept from before: aggregation alone, what an in-process
+ * emulator retains, a guarded purge. It runs against dist/ (`npm run bench` builds first). Loopback only;
+ * everything it starts it stops.
  */
 "use strict";
 const { spawn } = require("node:child_process");
+const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
 
@@ -20,91 +27,58 @@ const { scanSessions, purgeSessions, createClient } = require(dist);
 const { SessionAccumulator, factsOfClientInfo } = require(path.join(dist, "core/aggregate"));
 const { createSyntheticNodes } = require(path.join(dist, "emulator/synthetic"));
 const { startEmulator } = require(path.join(dist, "emulator"));
+const { serializedProviderBytes } = require("./provider-size");
 
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1_000_000);
-const NODES = Number(process.env.BENCH_NODES ?? 100);
-const PER_NODE = Math.ceil(SESSIONS / NODES);
+const PER_NODE = Number(process.env.BENCH_SESSIONS_PER_NODE ?? 10_000);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "4,16,100").split(",").map(Number);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const JOB_MS = Number(process.env.BENCH_JOB_MS ?? 100);
+/** The naive snapshot polls its job every second: over a second a node, so only on small scenarios. */
+const NAIVE_SNAPSHOT_MAX_NODES = 16;
+
+const TARGETS = {
+  naiveOverDcs: 20,
+  dcsOverFloor: 1.5,
+  cpuUsPerSession: 2,
+  rssBytes: 256 * 1024 * 1024,
+  rssFlatness: 0.2,
+  outputBase: 4096,
+  outputPerNode: 100,
+  providerBytes: 2560,
+  noticedMs: 250,
+};
 
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
-const rate = (n, ms) => Math.round((n / ms) * 1000).toLocaleString("en-US");
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
-/** Samples heapUsed every 20 ms while `fn` runs and returns its result with the peak. */
-async function withPeakHeap(fn) {
-  if (global.gc) global.gc();
-  const base = process.memoryUsage().heapUsed;
-  let peak = base;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().heapUsed);
-  }, 20);
-  const started = performance.now();
-  try {
-    const result = await fn();
-    peak = Math.max(peak, process.memoryUsage().heapUsed);
-    return { result, ms: performance.now() - started, peakHeapGrowth: peak - base };
-  } finally {
-    clearInterval(timer);
-  }
-}
+const num = (value, digits = 0) => (value === undefined ? "–" : value.toFixed(digits));
 
-async function benchAggregation() {
-  const nodes = createSyntheticNodes({ nodes: NODES, sessionsPerNode: PER_NODE, seed: 7 }, () => Date.now());
-  const views = [];
-  for (const node of nodes) views.push(await node.snapshot());
-  const { result: total, ms } = await withPeakHeap(async () => {
-    const acc = new SessionAccumulator({ topN: 10 });
-    views.forEach((view, n) => {
-      for (let i = 0; i < view.count; i++) acc.add(`node-${n}`, factsOfClientInfo(view.at(i)));
-    });
-    return acc.totalSessions;
-  });
-  return { total, ms };
-}
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------------------
 
-/** heapUsed after two full collections: what is held, not garbage waiting to be collected. */
-function retainedHeap() {
-  if (!global.gc) throw new Error("run the benchmark with node --expose-gc (npm run bench does)");
-  global.gc();
-  global.gc();
-  return process.memoryUsage().heapUsed;
-}
-
-/** Scans every node of an in-process emulator, so that it caches a snapshot per node, and measures what it keeps. */
-async function benchEmulatorRetained() {
-  const base = retainedHeap();
-  const emulator = await startEmulator({
-    synthetic: { nodes: NODES, sessionsPerNode: PER_NODE, seed: 7 },
-    jobMs: 0,
-  });
-  const client = createClient({
-    endpoint: emulator.endpoint,
-    projectId: emulator.projectId,
-    credentials: { kind: "aksk", accessKey: emulator.accessKey, secretKey: emulator.secretKey },
-  });
-  try {
-    let scan;
-    try {
-      scan = await scanSessions({ instanceId: emulator.instanceId, client, topN: 10 });
-    } finally {
-      await client.close(); // before measuring: only the emulator's cache should be left
-    }
-    return { total: scan.totalSessions, held: retainedHeap() - base };
-  } finally {
-    await emulator.close();
-  }
-}
-
-function startEmulatorProcess() {
+function startEmulatorProcess(nodes) {
   const child = spawn(
     process.execPath,
     [
       path.join(dist, "cli/main.js"),
       "emulator",
       "--synthetic-nodes",
-      String(NODES),
+      String(nodes),
       "--sessions-per-node",
       String(PER_NODE),
       "--job-ms",
-      "50",
+      String(JOB_MS),
+      "--page-cache",
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -126,64 +100,317 @@ async function stop(child) {
   await exited;
 }
 
-async function main() {
-  console.log(
-    `dcs-sessions benchmark — ${SESSIONS.toLocaleString("en-US")} sessions over ${NODES} nodes, node ${process.version}`,
-  );
+/** One measured run in a child process: its figures. */
+function runClient(task) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--expose-gc", path.join(__dirname, "client.js"), JSON.stringify(task)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`${task.variant} run failed (exit ${code})`));
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop()));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
 
-  const agg = await benchAggregation();
-  console.log(
-    `aggregation only      ${agg.ms.toFixed(0).padStart(7)} ms  ${rate(agg.total, agg.ms).padStart(10)} sessions/s`,
-  );
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------------------
 
-  const held = await benchEmulatorRetained();
-  console.log(
-    `emulator, all cached  ${mb(held.held).padStart(7)} MB retained after GC for ${held.total.toLocaleString("en-US")} scanned sessions ` +
-      `(${(held.held / held.total).toFixed(2)} B/session)`,
-  );
+/** Runs the variants round by round (one of each per round), so that each ratio compares neighbours. */
+async function rounds(info, variants, rescan) {
+  const runs = Object.fromEntries(variants.map((v) => [v, []]));
+  for (let r = 0; r < RUNS; r++) {
+    for (const variant of variants) {
+      runs[variant].push(await runClient({ variant, info, perNode: PER_NODE, rescan }));
+    }
+  }
+  return runs;
+}
 
-  const { child, info } = await startEmulatorProcess();
+/** The median over rounds of a/b, each pair measured in the same round. */
+function ratio(aRuns, bRuns) {
+  return median(aRuns.map((a, i) => a.ms / bRuns[i].ms));
+}
+
+async function scenario(nodes) {
+  const { child, info: started } = await startEmulatorProcess(nodes);
+  // The nodes that hold sessions come first; the data nodes behind the proxies hold none.
+  const info = { ...started, nodeIds: started.nodeIds.slice(0, nodes) };
+  try {
+    const sessions = nodes * PER_NODE;
+    const snapshotVariants = nodes <= NAIVE_SNAPSHOT_MAX_NODES ? ["dcs", "naive"] : ["dcs"];
+    const snapshot = await rounds(info, snapshotVariants, true);
+    const loadSnapshot = load();
+    // The last scan's pages are listed once so that the emulator has rendered them all.
+    await runClient({ variant: "floor", info, perNode: PER_NODE, rescan: false });
+    const listing = await rounds(info, ["floor", "dcs", "naive"], false);
+    const dcsList = listing.dcs;
+    return {
+      nodes,
+      sessions,
+      loadSnapshot,
+      loadListing: load(),
+      snapshotDcsMs: median(snapshot.dcs.map((r) => r.ms)),
+      snapshotNaiveMs: snapshot.naive ? median(snapshot.naive.map((r) => r.ms)) : undefined,
+      naiveOverDcs: snapshot.naive ? ratio(snapshot.naive, snapshot.dcs) : undefined,
+      floorMs: median(listing.floor.map((r) => r.ms)),
+      listDcsMs: median(dcsList.map((r) => r.ms)),
+      listNaiveMs: median(listing.naive.map((r) => r.ms)),
+      dcsOverFloor: ratio(dcsList, listing.floor),
+      listNaiveOverDcs: ratio(listing.naive, dcsList),
+      cpuUsPerSession: median(dcsList.map((r) => r.cpuUs / sessions)),
+      snapshotCpuUsPerSession: median(snapshot.dcs.map((r) => r.cpuUs / sessions)),
+      naiveCpuUsPerSession: median(listing.naive.map((r) => r.cpuUs / sessions)),
+      floorCpuUsPerSession: median(listing.floor.map((r) => r.cpuUs / sessions)),
+      rssBytes: median(dcsList.map((r) => r.maxRssBytes)),
+      naiveRssBytes: median(listing.naive.map((r) => r.maxRssBytes)),
+      outputBytes: median(dcsList.map((r) => r.outputBytes)),
+      storedBytes: median(dcsList.map((r) => r.storedBytes)),
+      lags: snapshot.dcs.flatMap((r) => r.lags),
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Figures kept from before: aggregation alone, what the emulator retains, a purge
+// ---------------------------------------------------------------------------------------------------------
+
+async function benchAggregation(nodes) {
+  const synthetic = createSyntheticNodes({ nodes, sessionsPerNode: PER_NODE, seed: 7 }, () => Date.now());
+  const views = [];
+  for (const node of synthetic) views.push(await node.snapshot());
+  const started = performance.now();
+  const acc = new SessionAccumulator({ topN: 10 });
+  views.forEach((view, n) => {
+    for (let i = 0; i < view.count; i++) acc.add(`node-${n}`, factsOfClientInfo(view.at(i)));
+  });
+  return { total: acc.totalSessions, ms: performance.now() - started };
+}
+
+/** heapUsed after two full collections: what is held, not garbage waiting to be collected. */
+function retainedHeap() {
+  if (!global.gc) throw new Error("run the benchmark with node --expose-gc (npm run bench does)");
+  global.gc();
+  global.gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Scans every node of an in-process emulator (no page cache), so that it caches a snapshot per node. */
+async function benchEmulatorRetained(nodes) {
+  const base = retainedHeap();
+  const emulator = await startEmulator({
+    synthetic: { nodes, sessionsPerNode: PER_NODE, seed: 7 },
+    jobMs: 0,
+  });
+  const client = createClient({
+    endpoint: emulator.endpoint,
+    projectId: emulator.projectId,
+    credentials: { kind: "aksk", accessKey: emulator.accessKey, secretKey: emulator.secretKey },
+  });
+  try {
+    let scan;
+    try {
+      scan = await scanSessions({ instanceId: emulator.instanceId, client, topN: 10 });
+    } finally {
+      await client.close();
+    }
+    return { total: scan.totalSessions, held: retainedHeap() - base };
+  } finally {
+    await emulator.close();
+  }
+}
+
+async function benchPurge(nodes) {
+  const { child, info } = await startEmulatorProcess(nodes);
   const client = createClient({
     endpoint: info.endpoint,
     projectId: info.projectId,
     credentials: { kind: "aksk", accessKey: info.accessKey, secretKey: info.secretKey },
   });
   try {
-    const scan = await withPeakHeap(() => scanSessions({ instanceId: info.instanceId, client, topN: 10 }));
-    if (scan.result.totalSessions !== NODES * PER_NODE) {
-      throw new Error(`scan counted ${scan.result.totalSessions}, expected ${NODES * PER_NODE}`);
-    }
-    const snapshotBytes = Buffer.byteLength(JSON.stringify(scan.result));
-    console.log(
-      `scan over HTTP        ${scan.ms.toFixed(0).padStart(7)} ms  ${rate(scan.result.totalSessions, scan.ms).padStart(10)} sessions/s` +
-        `  peak heap growth (garbage included) ${mb(scan.peakHeapGrowth)} MB (${(scan.peakHeapGrowth / scan.result.totalSessions).toFixed(1)} B/session)` +
-        `  snapshot ${(snapshotBytes / 1024).toFixed(1)} KB`,
-    );
-
-    const purge = await withPeakHeap(() =>
-      purgeSessions({ instanceId: info.instanceId, client, allNodes: true, maxSessions: SESSIONS * 2 }),
-    );
-    console.log(
-      `purge (kill + after)  ${purge.ms.toFixed(0).padStart(7)} ms  status ${purge.result.status}, ` +
-        `${purge.result.sessionsBefore} → ${purge.result.sessionsAfter}`,
-    );
-
-    console.log("ratios");
-    console.log(`  scan time / aggregation time      ${(scan.ms / agg.ms).toFixed(2)}`);
-    console.log(
-      `  purge time / scan time            ${(purge.ms / scan.ms).toFixed(2)} (a purge includes two scans)`,
-    );
-    console.log(
-      `  snapshot bytes / sessions         ${(snapshotBytes / scan.result.totalSessions).toFixed(4)}`,
-    );
-    console.log(`  max RSS of this process           ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
+    const started = performance.now();
+    const report = await purgeSessions({
+      instanceId: info.instanceId,
+      client,
+      allNodes: true,
+      maxSessions: nodes * PER_NODE * 2,
+    });
+    return { ms: performance.now() - started, report };
   } finally {
     await client.close();
     await stop(child);
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------------------
+
+function verdict(ok, text) {
+  return `${ok ? "MET   " : "MISSED"}  ${text}`;
+}
+
+function printTable(results) {
+  const head = [
+    "nodes × sessions",
+    "snapshot naive",
+    "snapshot dcs",
+    "naive/dcs",
+    "list floor",
+    "list dcs",
+    "list naive",
+    "dcs/floor",
+    "CPU µs/session",
+    "peak RSS",
+    "output B",
+    "stored B",
+    "load (1 min)",
+  ];
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`| ${head.map(() => "---").join(" | ")} |`);
+  for (const r of results) {
+    console.log(
+      `| ${[
+        `${r.nodes} × ${PER_NODE.toLocaleString("en-US")}`,
+        r.snapshotNaiveMs === undefined ? "–" : `${num(r.snapshotNaiveMs)} ms`,
+        `${num(r.snapshotDcsMs)} ms`,
+        num(r.naiveOverDcs, 1),
+        `${num(r.floorMs)} ms`,
+        `${num(r.listDcsMs)} ms`,
+        `${num(r.listNaiveMs)} ms`,
+        num(r.dcsOverFloor, 2),
+        num(r.cpuUsPerSession, 2),
+        `${mb(r.rssBytes)} MB`,
+        r.outputBytes,
+        r.storedBytes,
+        r.loadListing.split(" ")[0],
+      ].join(" | ")} |`,
+    );
+  }
+}
+
+function printVerdicts(results, providerBytes) {
+  const by = (n) => results.find((r) => r.nodes === n);
+  const lines = [];
+  for (const n of [4, 16]) {
+    const r = by(n);
+    if (r?.naiveOverDcs !== undefined)
+      lines.push(
+        verdict(
+          r.naiveOverDcs >= TARGETS.naiveOverDcs,
+          `naive/dcs-sessions ≥ 20 on ${n} nodes: ${r.naiveOverDcs.toFixed(1)}`,
+        ),
+      );
+  }
+  for (const n of [16, 100]) {
+    const r = by(n);
+    if (r)
+      lines.push(
+        verdict(
+          r.dcsOverFloor <= TARGETS.dcsOverFloor,
+          `dcs-sessions/floor ≤ 1.5 on ${n} nodes: ${r.dcsOverFloor.toFixed(2)}${r.dcsOverFloor <= 1.2 ? " (moonshot ≤ 1.2 met)" : ""}`,
+        ),
+      );
+  }
+  const cpuWorst = Math.max(...results.map((r) => r.cpuUsPerSession));
+  const cpuEach = results.map((r) => `${r.nodes} nodes ${r.cpuUsPerSession.toFixed(2)}`).join(", ");
+  lines.push(verdict(cpuWorst <= TARGETS.cpuUsPerSession, `client CPU ≤ 2 µs/session: ${cpuEach} µs`));
+  const big = by(100);
+  const mid = by(16);
+  if (big)
+    lines.push(
+      verdict(big.rssBytes <= TARGETS.rssBytes, `peak RSS ≤ 256 MB on 100 nodes: ${mb(big.rssBytes)} MB`),
+    );
+  if (big && mid) {
+    const growth = big.rssBytes / mid.rssBytes - 1;
+    lines.push(
+      verdict(
+        Math.abs(growth) <= TARGETS.rssFlatness,
+        `peak RSS flat 16 → 100 nodes within 20 %: ${(growth * 100).toFixed(1)} %`,
+      ),
+    );
+  }
+  for (const r of results) {
+    const limit = TARGETS.outputBase + TARGETS.outputPerNode * r.nodes;
+    lines.push(
+      verdict(r.storedBytes <= limit, `stored outputs ≤ ${limit} B on ${r.nodes} nodes: ${r.storedBytes} B`),
+    );
+  }
+  lines.push(
+    verdict(
+      providerBytes.every((p) => p.bytes <= TARGETS.providerBytes),
+      `__provider ≤ 2.5 KB: ${providerBytes.map((p) => `${p.kind} ${p.bytes} B`).join(", ")}`,
+    ),
+  );
+  const lags = results.flatMap((r) => r.lags);
+  if (lags.length > 0) {
+    const m = median(lags);
+    lines.push(
+      verdict(
+        m <= TARGETS.noticedMs,
+        `job end → noticed median ≤ 250 ms: ${m.toFixed(0)} ms over ${lags.length} jobs (max ${Math.max(...lags).toFixed(0)} ms)`,
+      ),
+    );
+  }
+  console.log("targets (issue 10)");
+  for (const line of lines) console.log(`  ${line}`);
+}
+
+async function main() {
+  const started = performance.now();
+  console.log(
+    `dcs-sessions benchmark — scenarios ${SCENARIOS.join(", ")} nodes × ${PER_NODE.toLocaleString("en-US")} sessions, ` +
+      `${RUNS} runs each, job ${JOB_MS} ms, node ${process.version}, ${os.cpus().length} CPUs, load ${load()}`,
+  );
+  const results = [];
+  for (const nodes of SCENARIOS) {
+    const r = await scenario(nodes);
+    results.push(r);
+    console.log(
+      `  ${nodes} nodes: snapshot dcs ${num(r.snapshotDcsMs)} ms, naive ${num(r.snapshotNaiveMs)} ms (load ${r.loadSnapshot}); ` +
+        `listing floor ${num(r.floorMs)} / dcs ${num(r.listDcsMs)} / naive ${num(r.listNaiveMs)} ms; ` +
+        `CPU µs/session dcs ${num(r.cpuUsPerSession, 2)} (snapshot ${num(r.snapshotCpuUsPerSession, 2)}), ` +
+        `floor ${num(r.floorCpuUsPerSession, 2)}, naive ${num(r.naiveCpuUsPerSession, 2)}; ` +
+        `RSS dcs ${mb(r.rssBytes)} MB, naive ${mb(r.naiveRssBytes)} MB (load ${r.loadListing})`,
+    );
+  }
+  const providerBytes = await serializedProviderBytes();
+  printTable(results);
+  printVerdicts(results, providerBytes);
+
+  const biggest = Math.max(...SCENARIOS);
+  const agg = await benchAggregation(biggest);
+  console.log(
+    `aggregation only (${agg.total.toLocaleString("en-US")} sessions)  ${agg.ms.toFixed(0)} ms, ` +
+      `${((agg.ms * 1000) / agg.total).toFixed(2)} µs/session`,
+  );
+  const held = await benchEmulatorRetained(biggest);
+  console.log(
+    `emulator, all cached, no page cache  ${mb(held.held)} MB retained after GC for ${held.total.toLocaleString("en-US")} ` +
+      `scanned sessions (${(held.held / held.total).toFixed(2)} B/session)`,
+  );
+  const purge = await benchPurge(biggest);
+  console.log(
+    `purge (kill-all + after scan)  ${purge.ms.toFixed(0)} ms, status ${purge.report.status}, ` +
+      `${purge.report.sessionsBefore} → ${purge.report.sessionsAfter}`,
+  );
+  console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s; load ${load()}`);
+}
+
 main().catch((error) => {
-  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
   process.exitCode = 1;
 });

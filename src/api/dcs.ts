@@ -9,6 +9,7 @@ import {
   KillAllBodySchema,
   KillClientsBodySchema,
   ListClientsQuerySchema,
+  ListClientsEnvelopeSchema,
   ListClientsResponseSchema,
   ListNodesResponseSchema,
   ScanClientsBodySchema,
@@ -30,6 +31,7 @@ import type {
   NodeWithoutId,
   SessionNode,
   WaitForJobOptions,
+  WireClientPage,
 } from "./types";
 import { checkFields, checkId, checkWire } from "./validate";
 
@@ -54,7 +56,8 @@ const WaitSettingsSchema = z.strictObject({
   maxIntervalMs: z.number().int().min(1),
 });
 
-export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 250, maxIntervalMs: 5_000 };
+/** Polls at 0, 50, 150, 350, 750 ms…, then every 400 ms: a job's end is noticed within 400 ms. */
+export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 50, maxIntervalMs: 400 };
 export const LIST_ALL_DEFAULTS = { pageSize: 1000, concurrency: 4 };
 
 export function toSessionNode(node: LogicalNode & { node_id: string }): SessionNode {
@@ -200,45 +203,50 @@ async function fetchPage(
   };
 }
 
+/** A list page, however its clients are decoded. */
+interface PageLike {
+  time: string;
+  count: number;
+  clients: readonly unknown[];
+}
+
 /**
- * Every session of every page, in order. Later pages are requested while earlier ones are consumed, but never
- * more than `concurrency` pages are held at once (in flight or waiting to be yielded).
+ * Every page of a node's list, in order, cut so that no more than the first page's `count` sessions come out.
+ * Later pages are requested while earlier ones are consumed, but never more than `concurrency` pages are held
+ * at once (in flight or waiting to be consumed).
  */
-async function* sessionsInOrder(
-  transport: Transport,
-  instanceId: string,
-  base: ListQuery,
+async function* pagesInOrder<P extends PageLike>(
+  fetchAt: (offset: number, options: CallOptions) => Promise<P>,
   settings: ListAllSettings,
   onFirstPage: ListAllClientsOptions["onFirstPage"],
   options?: CallOptions,
-): AsyncGenerator<ClientInfo> {
+): AsyncGenerator<P> {
   const { pageSize, concurrency } = settings;
   const stop = new AbortController();
   const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const callOptions = { ...options, signal };
-  const pageAt = (index: number): Promise<ClientPage> =>
-    fetchPage(transport, instanceId, { ...base, offset: index * pageSize }, callOptions);
+  const pageAt = (index: number): Promise<P> => fetchAt(index * pageSize, callOptions);
   const first = await pageAt(0);
   onFirstPage?.({ time: first.time, count: first.count });
   const pageCount = Math.ceil(first.count / pageSize);
-  const queue: Promise<ClientPage>[] = [];
+  const queue: Promise<P>[] = [];
   let next = 1;
   try {
     let page = first;
     let yielded = 0;
     for (;;) {
-      // The page being yielded counts as held, so up to `concurrency - 1` more are fetched meanwhile.
+      // The page being consumed counts as held, so up to `concurrency - 1` more are fetched meanwhile.
       while (queue.length < concurrency - 1 && next < pageCount) {
         const pending = pageAt(next++);
         // Awaited in order below; this only keeps a failure of a later page from going unhandled meanwhile.
         pending.catch(() => undefined);
         queue.push(pending);
       }
-      for (const client of page.clients) {
-        if (yielded >= first.count) return;
-        yielded++;
-        yield client;
-      }
+      const room = first.count - yielded;
+      if (room <= 0) return;
+      const taken = page.clients.length > room ? { ...page, clients: page.clients.slice(0, room) } : page;
+      yielded += taken.clients.length;
+      yield taken;
       // The cache can answer an empty page before `count` is reached: there is nothing more to read.
       if (page.clients.length === 0 || yielded >= first.count) return;
       if (queue.length === 0 && next < pageCount) queue.push(pageAt(next++));
@@ -250,6 +258,39 @@ async function* sessionsInOrder(
     // Stopped early (break, error, empty page): pages still in flight are not needed.
     if (queue.length > 0) stop.abort();
   }
+}
+
+/** Sends one validated list request and checks only the page's envelope: the clients stay as they came. */
+async function fetchWirePage(
+  transport: Transport,
+  instanceId: string,
+  query: ListQuery,
+  options?: CallOptions,
+): Promise<WireClientPage> {
+  const res = await transport.send({
+    operation: "listClients",
+    params: { instance_id: instanceId },
+    query,
+    options,
+  });
+  const body = decodeResponse(ListClientsEnvelopeSchema, res);
+  return {
+    time: body.time ?? "",
+    clients: body.clients,
+    count: body.count ?? (query.offset ?? 0) + body.clients.length,
+    reject(index: number): never {
+      // The full schema names the field; a client it accepts that the reader did not is named as a whole.
+      decodeResponse(ListClientsResponseSchema, res);
+      throw new ApiError({
+        operation: res.operation,
+        method: res.method,
+        path: res.path,
+        status: res.status,
+        errorMsg: `unexpected response: clients.${index}: not a session`,
+        requestId: res.requestId,
+      });
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -438,10 +479,26 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
     // Checked now, so that bad input fails at the call rather than at the first iteration.
     const id = checkId(instanceId, "instanceId");
     const { base, settings } = listAllInput(request);
+    const fetchAt = (offset: number, call: CallOptions) =>
+      fetchPage(transport, id, { ...base, offset }, call);
     const { onFirstPage } = request;
     return {
-      [Symbol.asyncIterator]: () => sessionsInOrder(transport, id, base, settings, onFirstPage, options),
+      async *[Symbol.asyncIterator]() {
+        for await (const page of pagesInOrder(fetchAt, settings, onFirstPage, options)) yield* page.clients;
+      },
     };
+  }
+
+  function listClientPages(
+    instanceId: string,
+    request: ListAllClientsOptions,
+    options?: CallOptions,
+  ): AsyncIterable<WireClientPage> {
+    const id = checkId(instanceId, "instanceId");
+    const { base, settings } = listAllInput(request);
+    const fetchAt = (offset: number, call: CallOptions) =>
+      fetchWirePage(transport, id, { ...base, offset }, call);
+    return { [Symbol.asyncIterator]: () => pagesInOrder(fetchAt, settings, request.onFirstPage, options) };
   }
 
   async function killAllClients(instanceId: string, target: KillAllTarget, options?: CallOptions) {
@@ -494,6 +551,7 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
     scanClients,
     listClients,
     listAllClients,
+    listClientPages,
     killAllClients,
     killClients,
     showJob,

@@ -16,7 +16,7 @@ import {
   type AttemptOutcome,
   type RetryPolicy,
 } from "./retry";
-import { ErrorBodySchema, OPERATIONS, parseWireJson, type OperationName } from "./schemas";
+import { ErrorBodySchema, JOB_ID_OPERATIONS, OPERATIONS, parseWireJson, type OperationName } from "./schemas";
 import { signRequest } from "./signer";
 import type { CallOptions, Credentials, Logger, TimeoutOptions } from "./types";
 
@@ -356,7 +356,7 @@ export function judgeAnswer(
   const where = whereOf(call);
   const { status } = answer;
   if (status >= 200 && status < 300) {
-    const parsed = parseSuccessBody(answer.text);
+    const parsed = parseSuccessBody(call.operation, answer.text);
     if (parsed.ok) {
       const serverDate = firstHeader(answer.headers["date"]);
       const response: ApiResponse = { ...where, status, body: parsed.body, requestId };
@@ -577,11 +577,17 @@ export function createTransport(settings: TransportSettings): Transport {
   return { send, close };
 }
 
-/** An empty body is `undefined`; a body that is not JSON is not ok (the retry policy decides what follows). */
-function parseSuccessBody(text: string): { ok: true; body: unknown } | { ok: false } {
+/**
+ * An empty body is `undefined`; a body that is not JSON is not ok (the retry policy decides what follows).
+ * Only job answers get the `job_id` repair: a list page is large, and its text is parsed as it came.
+ */
+function parseSuccessBody(
+  operation: OperationName,
+  text: string,
+): { ok: true; body: unknown } | { ok: false } {
   if (!text.trim()) return { ok: true, body: undefined };
   try {
-    return { ok: true, body: parseWireJson(text) };
+    return { ok: true, body: JOB_ID_OPERATIONS.has(operation) ? parseWireJson(text) : JSON.parse(text) };
   } catch {
     return { ok: false };
   }

@@ -114,6 +114,16 @@ export const ListClientsResponseSchema = z.looseObject({
 });
 export type ListClientsResponse = z.infer<typeof ListClientsResponseSchema>;
 
+/**
+ * A list page's envelope only: its clients are left as the wire sent them, for a reader that coerces just the
+ * fields it needs (the scan's fast path, `readWireClient` in core/aggregate.ts).
+ */
+export const ListClientsEnvelopeSchema = z.looseObject({
+  time: looseString,
+  clients: z.preprocess((v) => (v === null ? [] : v), z.array(z.unknown())),
+  count: looseInt,
+});
+
 /** `{job_id}`: the id is always a string to us, whatever the wire sent. */
 export const JobIdResponseSchema = z.looseObject({
   job_id: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1)),
@@ -385,6 +395,13 @@ export type OperationName = keyof typeof OPERATIONS;
 // ---------------------------------------------------------------------------------------------------------
 // Lenient JSON
 // ---------------------------------------------------------------------------------------------------------
+
+/** The operations whose answer carries a `job_id`: the only bodies `parseWireJson` repairs. */
+export const JOB_ID_OPERATIONS: ReadonlySet<OperationName> = new Set([
+  "scanClients",
+  "killAllClients",
+  "showJob",
+]);
 
 /**
  * Parses a response body. The kill-all reference page shows `{ "job_id": 8abf6e1e8... }` with the id

@@ -50,6 +50,20 @@ export interface ClientPage {
   count: number;
 }
 
+/**
+ * A list page with its envelope validated and its clients as the wire sent them (the scan's fast path): read
+ * each with a reader that coerces what it needs, and call `reject` for one it cannot read.
+ */
+export interface WireClientPage {
+  time: string;
+  /** Total number of sessions in the cached list (not the page). */
+  count: number;
+  /** This page's clients, already cut to `count` in all. */
+  clients: readonly unknown[];
+  /** Throws the error a full validation of the page gives, naming the client at `index` when it passes. */
+  reject(index: number): never;
+}
+
 export interface Job {
   jobId: string;
   jobType?: string;
@@ -86,9 +100,9 @@ export type KillAllTarget = { nodeId: string } | { allNodes: true };
 export interface WaitForJobOptions extends CallOptions {
   /** Give up after this long (default 300 000 ms): a `TimeoutError`. */
   timeoutMs?: number;
-  /** First poll delay (default 250 ms); doubles up to `maxIntervalMs`. */
+  /** First poll delay (default 50 ms); doubles up to `maxIntervalMs`. */
   initialIntervalMs?: number;
-  /** Poll delay cap (default 5 000 ms). */
+  /** Poll delay cap (default 400 ms): a job's end is noticed within it. */
   maxIntervalMs?: number;
   /**
    * When the job API does not know the id (404), a scan job can still be followed by polling the node's
@@ -115,6 +129,15 @@ export interface DcsApi {
     request: ListAllClientsOptions,
     options?: CallOptions,
   ): AsyncIterable<ClientInfo>;
+  /**
+   * Every page of a node's list, as `listAllClients` fetches them, with the clients left unparsed: the scan's
+   * fast path. Optional, so that a client written by hand needs only `listAllClients`.
+   */
+  listClientPages?(
+    instanceId: string,
+    request: ListAllClientsOptions,
+    options?: CallOptions,
+  ): AsyncIterable<WireClientPage>;
   /** Never repeated once the request may have reached the server. */
   killAllClients(
     instanceId: string,

@@ -47,6 +47,86 @@ export function factsOfClientInfo(c: ClientInfo): SessionFacts {
   };
 }
 
+/** What the wire sent that the zod schemas would refuse: the reader then hands the page to them. */
+const UNREADABLE = Symbol("unreadable");
+
+/** `looseString` of schemas.ts, without building anything: a number becomes its text, null is absent. */
+function wireText(v: unknown): string | undefined | typeof UNREADABLE {
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return UNREADABLE;
+}
+
+/** `looseInt` of schemas.ts: a number, a numeric string, or absent (empty, null). */
+function wireInt(v: unknown): number | undefined | typeof UNREADABLE {
+  if (typeof v === "number") return Number.isFinite(v) ? v : UNREADABLE;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") return UNREADABLE;
+  const t = v.trim();
+  if (t === "") return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : UNREADABLE;
+}
+
+/**
+ * Reads a DCS client as the wire sent it (after `JSON.parse`) into one reused SessionFacts: only the fields
+ * the accumulator needs, coerced as `ClientInfoSchema` then `factsOfClientInfo` would, with no object built
+ * per session. `read` answers false for a client the schema would refuse. The facts are overwritten by the
+ * next read: `SessionAccumulator.add` copies what it keeps.
+ */
+export class WireClientReader {
+  readonly facts: SessionFacts = {
+    addr: "",
+    name: NONE_KEY,
+    user: NONE_KEY,
+    db: NONE_KEY,
+    cmd: NONE_KEY,
+    idleSeconds: 0,
+    ageSeconds: 0,
+    subscriptions: 0,
+  };
+
+  read(raw: unknown): boolean {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+    const c = raw as Record<string, unknown>;
+    const addr = wireText(c.addr);
+    const peer = wireText(c.peer);
+    const name = wireText(c.name);
+    const user = wireText(c.user);
+    const db = wireText(c.db);
+    const cmd = wireText(c.cmd);
+    const idle = wireInt(c.idle);
+    const age = wireInt(c.age);
+    const sub = wireInt(c.sub);
+    const psub = wireInt(c.psub);
+    if (
+      addr === UNREADABLE ||
+      peer === UNREADABLE ||
+      name === UNREADABLE ||
+      user === UNREADABLE ||
+      db === UNREADABLE ||
+      cmd === UNREADABLE ||
+      idle === UNREADABLE ||
+      age === UNREADABLE ||
+      sub === UNREADABLE ||
+      psub === UNREADABLE
+    ) {
+      return false;
+    }
+    const f = this.facts;
+    f.addr = peer || addr || "";
+    f.name = text(name);
+    f.user = text(user);
+    f.db = text(db);
+    f.cmd = text(cmd);
+    f.idleSeconds = count(idle);
+    f.ageSeconds = count(age);
+    f.subscriptions = count(sub) + count(psub);
+    return true;
+  }
+}
+
 /** A GeminiDB session: no `user` field on that API, so every session counts under `(none)`. */
 export function factsOfGeminiSession(s: GeminiSession): SessionFacts {
   return {
@@ -73,7 +153,17 @@ export function clientIpOf(addr: string): string {
   }
   const colon = addr.lastIndexOf(":");
   if (colon <= 0) return addr;
-  return /^\d+$/.test(addr.slice(colon + 1)) ? addr.slice(0, colon) : addr;
+  return isDigits(addr, colon + 1) ? addr.slice(0, colon) : addr;
+}
+
+/** Whether `text` from `start` to its end is one or more ASCII digits (a port), without slicing it. */
+function isDigits(text: string, start: number): boolean {
+  if (start >= text.length) return false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** `<1m`, `1m-10m`, `10m-1h`, `1h-24h`, `>=24h`: lower bounds inclusive. */
@@ -153,12 +243,16 @@ interface Ranked {
 
 /** Which of two sessions ranks higher among the most idle: more idle first, then node, address, arrival. */
 function ranksAbove(a: Ranked, b: Ranked): boolean {
-  const x = a.summary;
+  return outranks(a.summary.idleSeconds, a.summary.nodeId, a.summary.addr, a.seq, b);
+}
+
+/** `ranksAbove` for a session not yet summarised, so that one that is not kept costs no object. */
+function outranks(idleSeconds: number, nodeId: string, addr: string, seq: number, b: Ranked): boolean {
   const y = b.summary;
-  if (x.idleSeconds !== y.idleSeconds) return x.idleSeconds > y.idleSeconds;
-  if (x.nodeId !== y.nodeId) return x.nodeId < y.nodeId;
-  if (x.addr !== y.addr) return x.addr < y.addr;
-  return a.seq < b.seq;
+  if (idleSeconds !== y.idleSeconds) return idleSeconds > y.idleSeconds;
+  if (nodeId !== y.nodeId) return nodeId < y.nodeId;
+  if (addr !== y.addr) return addr < y.addr;
+  return seq < b.seq;
 }
 
 /** The N highest-ranked sessions seen, in a min-heap whose root is the lowest-ranked kept. */
@@ -170,12 +264,12 @@ export class TopIdle {
 
   offer(nodeId: string, facts: SessionFacts): void {
     if (this.size === 0) return;
-    const candidate: Ranked = { summary: summaryOf(nodeId, facts), seq: this.seq++ };
+    const seq = this.seq++;
     if (this.heap.length < this.size) {
-      this.heap.push(candidate);
+      this.heap.push({ summary: summaryOf(nodeId, facts), seq });
       this.siftUp(this.heap.length - 1);
-    } else if (ranksAbove(candidate, this.heap[0]!)) {
-      this.heap[0] = candidate;
+    } else if (outranks(facts.idleSeconds, nodeId, facts.addr, seq, this.heap[0]!)) {
+      this.heap[0] = { summary: summaryOf(nodeId, facts), seq };
       this.siftDown(0);
     }
   }

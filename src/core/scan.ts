@@ -9,7 +9,7 @@ import { TimeoutError, ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
-import { SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
+import { SessionAccumulator, WireClientReader, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargetNodes, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
@@ -23,6 +23,11 @@ import {
 
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 300;
+/**
+ * Nodes scanned and waited for at once, per node listed at once (`concurrency`): scan jobs run on the service,
+ * so their waits overlap the listing of nodes already scanned. `concurrency: 1` runs one node at a time.
+ */
+export const SCANS_AHEAD = 4;
 /** How often (in sessions) a node's listing reports progress. */
 const PROGRESS_EVERY = 1000;
 
@@ -173,6 +178,24 @@ export async function forEachLimited<T>(
   if (failed) throw firstError;
 }
 
+/** Runs the functions it is given with at most `limit` at once, the others waiting in order. */
+export function createLimiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 /** A snapshot of the planned nodes. The caller owns the client. */
 export async function takeSnapshot(plan: SnapshotPlan): Promise<SessionSnapshot> {
   const scannedAt = plan.now().toISOString();
@@ -218,7 +241,10 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
   const dataTimes = new Map<string, string>();
   for (const t of targets) acc.addNode(t.nodeId);
   onProgress?.({ kind: "nodes", nodeIds: targets.map((t) => t.nodeId) });
-  await forEachLimited(targets, plan.concurrency, async ({ nodeId }) => {
+  // Job waits are idle time: while `concurrency` nodes are listed, more are scanned and waited for.
+  const listing = createLimiter(plan.concurrency);
+  const scanning = plan.concurrency === 1 ? 1 : plan.concurrency * SCANS_AHEAD;
+  await forEachLimited(targets, scanning, async ({ nodeId }) => {
     if (plan.rescan) {
       // The job API may not know a scan's job id: then the list's data time tells when the scan is done.
       // That time is the server's, so it is compared with the server's clock when the answer gave it.
@@ -237,28 +263,7 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
         });
       onProgress?.({ kind: "scan-done", nodeId });
     }
-    let seen = 0;
-    let total = 0;
-    const sessions = client.dcs.listAllClients(
-      instanceId,
-      {
-        nodeId,
-        ...(plan.addr === undefined ? {} : { addr: plan.addr }),
-        onFirstPage: (info) => {
-          dataTimes.set(nodeId, info.time);
-          total = info.count;
-        },
-      },
-      call,
-    );
-    for await (const session of sessions) {
-      acc.add(nodeId, factsOfClientInfo(session));
-      plan.onSession?.(nodeId, session);
-      if (++seen % PROGRESS_EVERY === 0) onProgress?.({ kind: "page", nodeId, sessions: seen, total });
-    }
-    if (seen % PROGRESS_EVERY !== 0 || seen === 0) {
-      onProgress?.({ kind: "page", nodeId, sessions: seen, total: Math.max(total, seen) });
-    }
+    await listing(() => listNodeInto(plan, acc, nodeId, (time) => dataTimes.set(nodeId, time)));
   });
   return targets.map((t) => {
     const entry: NodeSessions = { nodeId: t.nodeId, sessions: acc.sessionsOf(t.nodeId) };
@@ -267,6 +272,59 @@ async function snapshotDcs(plan: SnapshotPlan, acc: SessionAccumulator): Promise
     if (time !== undefined) entry.dataTime = time;
     return entry;
   });
+}
+
+/**
+ * Folds every session of one node's list into the accumulator. A client that offers `listClientPages` is read
+ * on the fast path: each page's clients as the wire sent them, only the fields the accumulator needs.
+ */
+async function listNodeInto(
+  plan: SnapshotPlan,
+  acc: SessionAccumulator,
+  nodeId: string,
+  onDataTime: (time: string) => void,
+): Promise<void> {
+  const { client, instanceId, call, onProgress } = plan;
+  let seen = 0;
+  let total = 0;
+  let reported = 0;
+  const request = {
+    nodeId,
+    ...(plan.addr === undefined ? {} : { addr: plan.addr }),
+    onFirstPage: (info: { time: string; count: number }) => {
+      onDataTime(info.time);
+      total = info.count;
+    },
+  };
+  /** Progress every PROGRESS_EVERY sessions, whatever the page size. */
+  const progress = (): void => {
+    if (seen - reported < PROGRESS_EVERY) return;
+    reported = seen - (seen % PROGRESS_EVERY);
+    onProgress?.({ kind: "page", nodeId, sessions: reported, total });
+  };
+  // A selective purge needs every field of each session (onSession): only a plain snapshot takes the fast path.
+  if (client.dcs.listClientPages && !plan.onSession) {
+    const reader = new WireClientReader();
+    for await (const page of client.dcs.listClientPages(instanceId, request, call)) {
+      const { clients } = page;
+      for (let i = 0; i < clients.length; i++) {
+        if (!reader.read(clients[i])) page.reject(i);
+        acc.add(nodeId, reader.facts);
+      }
+      seen += clients.length;
+      progress();
+    }
+  } else {
+    for await (const session of client.dcs.listAllClients(instanceId, request, call)) {
+      acc.add(nodeId, factsOfClientInfo(session));
+      plan.onSession?.(nodeId, session);
+      seen++;
+      progress();
+    }
+  }
+  if (seen !== reported || seen === 0) {
+    onProgress?.({ kind: "page", nodeId, sessions: seen, total: Math.max(total, seen) });
+  }
 }
 
 /**

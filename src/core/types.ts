@@ -35,7 +35,7 @@ interface CommonOptions {
   client?: SessionsClient;
   /** Options for the client created when `client` is not given. */
   clientOptions?: ClientOptions;
-  /** How many nodes are scanned and listed at once (default 4). */
+  /** How many nodes are listed at once (default 4); up to 4 × as many are scanned meanwhile (1: one at a time). */
   concurrency?: number;
   /** Deadline for each job (scan or kill), in seconds (default 300). */
   waitTimeoutSeconds?: number;

@@ -38,6 +38,8 @@ export interface EmulatorState {
   instances: Map<string, InstanceState>;
   jobs: JobBook;
   now: () => number;
+  /** Keep each rendered list page of a snapshot (EmulatorOptions.pageCache). */
+  pageCache?: boolean;
 }
 
 /**
@@ -124,6 +126,8 @@ export interface RouteResult {
   status: number;
   /** Serialised as JSON; absent for 204. */
   body?: unknown;
+  /** The body already serialised (a cached page): sent as it is instead of `body`. */
+  text?: string;
 }
 
 export type Engine = "dcs" | "geminidb";
@@ -149,7 +153,7 @@ export async function handleRoute(state: EmulatorState, req: RouteRequest): Prom
     case "scanClients":
       return scanClients(state, instanceOf(state, params, engine), req);
     case "listClients":
-      return listClients(instanceOf(state, params, engine), req);
+      return listClients(state, instanceOf(state, params, engine), req);
     case "killAllClients":
       return killAllClients(state, instanceOf(state, params, engine), req);
     case "killClients":
@@ -318,7 +322,7 @@ function scanClients(state: EmulatorState, instance: InstanceState, req: RouteRe
   return { status: 200, body: { job_id: jobId } };
 }
 
-function listClients(instance: InstanceState, req: RouteRequest): RouteResult {
+function listClients(state: EmulatorState, instance: InstanceState, req: RouteRequest): RouteResult {
   const query = validate(ListClientsQuerySchema, queryObject(req.query, ["offset", "limit"]), "dcs");
   const node = nodeOf(instance, query.node_id, "dcs");
   if (!node.snapshot) {
@@ -328,8 +332,14 @@ function listClients(instance: InstanceState, req: RouteRequest): RouteResult {
       `no session list is cached for node ${query.node_id}: scan it first (POST .../clients)`,
     );
   }
-  const page = node.snapshot.page(query);
-  return { status: 200, body: { time: node.snapshot.time, clients: page.clients, count: page.count } };
+  const { snapshot } = node;
+  const render = () => {
+    const page = snapshot.page(query);
+    return { time: snapshot.time, clients: page.clients, count: page.count };
+  };
+  if (state.pageCache)
+    return { status: 200, text: snapshot.renderedPage(query, () => JSON.stringify(render())) };
+  return { status: 200, body: render() };
 }
 
 function killAllClients(state: EmulatorState, instance: InstanceState, req: RouteRequest): RouteResult {

@@ -227,6 +227,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     instances,
     jobs,
     now,
+    pageCache: options.pageCache === true,
   };
   const faults = new FaultBook(options.faults ?? [], seed);
   const timers = new Set<NodeJS.Timeout>();
@@ -347,8 +348,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (fault?.kind === "status" && fault.after) return sendStatus(fault);
     if (fault?.kind === "latency" && fault.after) await sleep(fault.ms);
-    if (result.body === undefined) return send(res, result.status);
-    const text = JSON.stringify(result.body);
+    if (result.body === undefined && result.text === undefined) return send(res, result.status);
+    const text = result.text ?? JSON.stringify(result.body);
     const corrupted =
       fault?.kind === "malformed-json" || fault?.kind === "truncated-json" ? corrupt(text, fault.kind) : text;
     return send(res, result.status, corrupted);

@@ -34,6 +34,8 @@ const MAX_CACHED_ORDERS = 4;
 
 export class Snapshot {
   private readonly orders = new Map<string, Uint32Array>();
+  /** Rendered pages by query, when the emulator keeps them (a benchmark's cheap server). */
+  private readonly rendered = new Map<string, string>();
 
   constructor(
     readonly view: SessionView,
@@ -52,6 +54,24 @@ export class Snapshot {
       clients.push(this.view.at(order ? (order[i] as number) : i));
     }
     return { clients, count };
+  }
+
+  /** The page's body rendered once per snapshot and query, then served from memory. */
+  renderedPage(query: PageQuery, render: () => string): string {
+    const key = JSON.stringify([
+      query.offset ?? 0,
+      query.limit ?? 10,
+      query.addr,
+      query.addrPrefix,
+      query.sort,
+      query.order,
+    ]);
+    let text = this.rendered.get(key);
+    if (text === undefined) {
+      text = render();
+      this.rendered.set(key, text);
+    }
+    return text;
   }
 
   private orderFor(query: PageQuery): Uint32Array {

@@ -134,6 +134,11 @@ export interface EmulatorOptions {
   synthetic?: SyntheticOptions;
   /** Explicit instances (for tests that need several, or GeminiDB ones). Overrides `redis`/`synthetic`. */
   instances?: InstanceSpec[];
+  /**
+   * Keep every list page once rendered, until the node's next scan: listing again costs the emulator almost
+   * nothing, so a benchmark measures the client. Memory grows with the sessions listed (default false).
+   */
+  pageCache?: boolean;
   /** How long a scan or kill job takes, INIT → RUNNING → SUCCESS (default 200 ms). */
   jobMs?: number;
   faults?: FaultRule[];

@@ -10,7 +10,7 @@ import type { ClientOptions, Credentials } from "../api/types";
 import { purgeSessions } from "../core/purge";
 import { scanSessions } from "../core/scan";
 import { secretsInEnv } from "../core/secrets";
-import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../core/types";
+import type { NodeSessions, PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../core/types";
 import { MAX_TOP_N, PURGE_OUTPUT_NAMES, SCAN_OUTPUT_NAMES } from "../core/types";
 import {
   CREDENTIAL_INPUTS,
@@ -80,9 +80,23 @@ function pick<T extends object>(result: T, names: ReadonlyArray<keyof T>): Recor
   return Object.fromEntries(names.map((name) => [name, result[name]]));
 }
 
+/**
+ * A node as the state keeps it: what a user reads (its id, its sessions, its list's time) and nothing else,
+ * so that the state grows by about 100 bytes a node. The role stays in the snapshot the API returns.
+ */
+function storedNode(n: NodeSessions): NodeSessions {
+  return n.dataTime === undefined
+    ? { nodeId: n.nodeId, sessions: n.sessions }
+    : { nodeId: n.nodeId, sessions: n.sessions, dataTime: n.dataTime };
+}
+
 /** The scan outputs of DESIGN §5, bounded whatever the number of sessions. */
 export function scanOutputs(s: SessionSnapshot): Record<string, unknown> {
-  return { ...pick(s, SCAN_OUTPUT_NAMES), topIdle: s.topIdle.slice(0, MAX_TOP_N) };
+  return {
+    ...pick(s, SCAN_OUTPUT_NAMES),
+    nodes: s.nodes.map(storedNode),
+    topIdle: s.topIdle.slice(0, MAX_TOP_N),
+  };
 }
 
 /** The purge outputs of DESIGN §5 (the before/after snapshots stay out of the state: they are large). */

@@ -114,7 +114,7 @@ export class SessionScan extends SessionResource {
 
   /** Sessions counted on the scanned nodes. */
   declare readonly totalSessions: pulumi.Output<number>;
-  /** Per node: `{nodeId, role?, sessions, dataTime?}`. */
+  /** Per node: `{nodeId, sessions, dataTime?}` (what the state keeps of a node: about 100 bytes). */
   declare readonly nodes: pulumi.Output<NodeSessions[]>;
   /** Sessions per client IP (address without port): the 20 largest plus `other`. */
   declare readonly byClientIp: pulumi.Output<Record<string, number>>;

@@ -12,6 +12,8 @@ import {
 } from "../../src/pulumi/provider";
 import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../../src/core/types";
 import { ApiError } from "../../src/api/errors";
+import { SessionAccumulator, factsOfClientInfo } from "../../src/core/aggregate";
+import { createSyntheticNodes } from "../../src/emulator/synthetic";
 
 function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnapshot {
   return {
@@ -560,6 +562,28 @@ describe("scanOutputs and dynamicProvider", () => {
       ageSeconds: i,
     }));
     expect((scanOutputs(snapshot({ topIdle: many })).topIdle as unknown[]).length).toBe(100);
+  });
+
+  test("a node keeps its id, sessions and list time only; 100 nodes stay within 4 KB + 100 B a node", async () => {
+    // What a 100-node scan of the synthetic emulator stores: its sessions through the real accumulator,
+    // node ids of 36 characters as the service's, ISO list times with milliseconds.
+    const synthetic = createSyntheticNodes({ nodes: 100, sessionsPerNode: 200, seed: 7 }, () => Date.now());
+    const acc = new SessionAccumulator({ topN: 10 });
+    const nodes = [];
+    for (const [i, node] of synthetic.entries()) {
+      const nodeId = `8436a91546294036b75931e8798822${String(i).padStart(2, "0")}in06`;
+      const view = await node.snapshot();
+      for (let k = 0; k < view.count; k++) acc.add(nodeId, factsOfClientInfo(view.at(k)));
+      nodes.push({ nodeId, role: "redis-proxy", sessions: view.count, dataTime: "2026-12-05T18:11:00.123Z" });
+    }
+    const { perNode: _perNode, approximateMaps: _approximate, ...figures } = acc.result();
+    const outputs = scanOutputs(snapshot({ ...figures, nodes }));
+    expect((outputs.nodes as object[])[0]).toEqual({
+      nodeId: nodes[0]!.nodeId,
+      sessions: 200,
+      dataTime: "2026-12-05T18:11:00.123Z",
+    });
+    expect(Buffer.byteLength(JSON.stringify(outputs))).toBeLessThanOrEqual(4096 + 100 * 100);
   });
 
   test("one provider per kind per process; an unknown kind is an error", () => {

@@ -17,6 +17,7 @@ interface EmulatorFlags {
   sessionsPerNode?: number;
   seed?: number;
   jobMs?: number;
+  pageCache?: boolean;
   projectId?: string;
   region?: string;
   accessKey?: string;
@@ -38,6 +39,7 @@ export function emulatorOptionsOf(
   if (flags.projectId !== undefined) options.projectId = flags.projectId;
   if (flags.region !== undefined) options.region = flags.region;
   if (flags.jobMs !== undefined) options.jobMs = flags.jobMs;
+  if (flags.pageCache === true) options.pageCache = true;
   if (flags.seed !== undefined) options.seed = flags.seed;
   if (flags.clientIpPassThrough === false) options.clientIpPassThrough = false;
   // The emulator's own test keys (never cloud credentials): a flag wins over the environment.
@@ -96,6 +98,10 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
       "--job-ms <ms>",
       "how long a scan or kill job takes (default: 200)",
       integerArgument(0, 3_600_000),
+    )
+    .option(
+      "--page-cache",
+      "keep each rendered list page until the node's next scan (for benchmarks: memory grows with sessions)",
     )
     .option("--project-id <id>", "project id the emulator serves")
     .option("--region <region>", "region the emulator reports")
