@@ -457,7 +457,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       }
     });
 
-    test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan and apply are no-ops, a trigger replaces and closes them again, destroy sends nothing", async () => {
+    test("GeminiDB: a refused scan is an error naming operation, status and DBS code; plan sends no kill, apply closes the node's sessions once, a second plan and apply are no-ops, a trigger replaces and closes them again, destroy sends nothing", async () => {
       const g = await openClients(servers.urls[2]!, [{ name: "gem-1" }, { name: "gem-2" }]);
       opened.push(g);
       const dir = ws.stack(
@@ -484,6 +484,22 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       const env = envOf(gemini);
       await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
       await ws.ok(dir, ["validate", "-no-color"], env);
+
+      // The service refuses the scan with its own error body: the diagnostic names operation, status, code.
+      const refusal = { kind: "status", status: 400, errorCode: "DBS.200001" } as const;
+      await gemini.control.setFaults([
+        { route: "geminidbListSessions", fault: refusal },
+        { route: "geminidbListNodeSessions", fault: refusal },
+      ]);
+      const refused = await ws.terraform(dir, PLAN, env);
+      await gemini.control.clearFaults();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /Error: dcssessions_scan failed: geminidbList(Node)?Sessions answered 400 DBS\.200001/,
+      );
+      expect(refused.stderr).toMatch(/operation: geminidbList(Node)?Sessions/);
+      expect(refused.stderr).toContain("HTTP status: 400");
+      expect(refused.stderr).toContain("error code: DBS.200001");
       await gemini.control.resetCounters();
       await ws.ok(dir, PLAN, env);
       expect(killsIn(await gemini.control.counters())).toBe(0);
