@@ -190,6 +190,16 @@ describeWithRedis("selective purge on real redis-server nodes (DCS)", () => {
       sessionsAfter: null,
     });
     expect(report.selectedSessions).toHaveLength(3);
+    // The first N, each with its node, real client, user, name and idle seconds, as listed.
+    const names = FLEET.map((spec) => spec.name);
+    for (const s of report.selectedSessions!) {
+      expect(emulator.nodeIds).toContain(s.nodeId);
+      expect(s.peer).toMatch(/^127\.0\.0\.\d+:\d+$/);
+      expect(["default", "reporting"]).toContain(s.user);
+      expect(names).toContain(s.name);
+      expect(s.idle).toEqual(expect.any(Number));
+    }
+    expect(report.selectedSessions!.map((s) => s.name)).toEqual(names.slice(0, 3));
     expect(report.nodes.map((n) => n.matched)).toEqual([FLEET.length - 1, FLEET.length - 1]);
     await fleet.expectOnlyClosed(() => false);
     const counters = await emulator.control.counters();
@@ -325,6 +335,30 @@ describeWithRedis("selective purge on real redis-server nodes (GeminiDB)", () =>
     expect((await emulator.control.counters()).geminidbCloseNodeSessions ?? 0).toBe(0);
   });
 
+  it("a selected session that is gone before the kill is not an error; the after snapshot says so", async () => {
+    const gone = fleet.conns.filter((c) => c.spec.name === "web-1");
+    const report = await purgeSessions({
+      instanceId: emulator.instanceId,
+      engine,
+      client,
+      allNodes: true,
+      match: { names: ["web-1", "web-2"] },
+      // Between the listing and the kill, one of the selected clients leaves by itself.
+      confirm: async () => {
+        for (const c of gone) await c.client.close();
+        return true;
+      },
+    });
+    expect(report).toMatchObject({
+      status: "purged",
+      matchedSessions: fleet.count(named("web-1", "web-2")),
+      sessionsAfter: fleet.count((c) => !["web-1", "web-2"].includes(c.spec.name)),
+    });
+    expect((await emulator.control.counters()).geminidbCloseNodeSessions).toBe(2);
+    for (const c of gone) fleet.conns.splice(fleet.conns.indexOf(c), 1);
+    await fleet.expectOnlyClosed(named("web-2"));
+  });
+
   it("a purge of one whole node closes it with is_all; the instance-wide close is refused here", async () => {
     const [first] = emulator.nodeIds as [string];
     const report = await purgeSessions({ instanceId: emulator.instanceId, engine, client, nodeIds: [first] });
@@ -337,7 +371,8 @@ describeWithRedis("selective purge on real redis-server nodes (GeminiDB)", () =>
     // Not a proxy cluster: the service refuses to close the whole instance's sessions in one call.
     const refused = await client.geminidb.closeSessions(emulator.instanceId).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
-    expect((refused as ApiError).status).toBe(400);
+    expect(refused).toMatchObject({ status: 400, errorCode: "DBS.200001" });
+    expect(String(refused)).toMatch(/proxy-cluster instances only/);
     await fleet.expectOnlyClosed((c) => c.node === 0);
   });
 });

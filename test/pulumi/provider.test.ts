@@ -369,7 +369,7 @@ describe("SessionProvider", () => {
     });
   });
 
-  test("a selective purge passes its match to the core and records matchedSessions", async () => {
+  test("a selective purge passes its match to the core and records matchedSessions and selectedSessions", async () => {
     const ops = recorder();
     ops.purgeSessions = async (options: PurgeOptions): Promise<PurgeReport> => {
       ops.purges.push(options);
@@ -398,8 +398,10 @@ describe("SessionProvider", () => {
       matchedSessions: 2,
       nodes: [{ nodeId: "n1", before: 9, matched: 2, after: null }],
     });
-    // The state keeps figures: the listed sessions stay in the CLI's report.
-    expect(created.outs).not.toHaveProperty("selectedSessions");
+    // A dry run shows what it would kill: the first matched sessions, as the CLI's report lists them.
+    expect(created.outs.selectedSessions).toEqual([
+      { nodeId: "n1", peer: "10.0.0.1:1", user: "u", name: "a", idle: 5, db: "0", cmd: "get" },
+    ]);
   });
 
   test("update with a guard-only change records it with the previous results, without running anything", async () => {

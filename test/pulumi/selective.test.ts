@@ -76,6 +76,14 @@ describeWithRedis("a selective SessionPurge through the provider host", () => {
       [emulator!.nodeIds[1], 1],
     ]);
     expect(created.outputs.match).toEqual(SELECTIVE.match);
+    // The first matched sessions, each with its node, real client, user, name and idle seconds.
+    const selected = created.outputs.selectedSessions as Array<Record<string, unknown>>;
+    expect(selected.map((x) => x.name).sort()).toEqual([...SELECTIVE.matched]);
+    for (const x of selected) {
+      expect(emulator!.nodeIds).toContain(x.nodeId);
+      expect(x).toMatchObject({ peer: expect.stringMatching(/^127\.0\.0\.[23]:\d+$/), user: "batch" });
+      expect(x.idle).toBeGreaterThan(SELECTIVE.match.idleOverSeconds);
+    }
     await expectExactlyMatchedClosed(clients);
     const afterCreate = await counters();
     expect(afterCreate.killAllClients ?? 0).toBe(0);
