@@ -19,6 +19,7 @@ import {
   type OpenClient,
   type RedisServers,
 } from "../../src/testing/redis";
+import { settlesWithin } from "../support/clients";
 import { describeWithRedis } from "../support/redis";
 
 const PASSWORD = "reporting-test-password";
@@ -39,17 +40,6 @@ interface Conn {
   node: number;
   spec: ClientSpec;
   client: OpenClient;
-}
-
-/** Resolves true when the promise settles within `ms`, false otherwise (bounded wait, no hang). */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {
