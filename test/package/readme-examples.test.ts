@@ -7,21 +7,11 @@
  * out. (The README's shell commands are run by test/package/docs-commands.test.ts.)
  */
 import { execFile } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CHECKOUT, assertBuilt } from "../cli/support";
+import { createLinkedProject, type LinkedProject } from "../support/linked-project";
 
 const LINKED = ["dcs-sessions", "@pulumi", "cdktn", "constructs", "@types", "@grpc"];
 
@@ -67,26 +57,16 @@ export const wrong: string = new SessionPurge("p", { instanceId: "i", allNodes: 
 `;
 
 const blocks = typescriptBlocks(readFileSync(join(CHECKOUT, "README.md"), "utf8"));
+let project: LinkedProject | undefined;
 let dir: string;
-const links: string[] = [];
 
 beforeAll(() => {
   assertBuilt();
-  dir = realpathSync(mkdtempSync(join(tmpdir(), "dcs-sessions-readme-")));
-  mkdirSync(join(dir, "node_modules"));
-  for (const name of LINKED) {
-    const link = join(dir, "node_modules", name);
-    symlinkSync(name === "dcs-sessions" ? CHECKOUT : join(CHECKOUT, "node_modules", name), link, "dir");
-    links.push(link);
-  }
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "readme-examples", private: true }));
+  project = createLinkedProject("dcs-sessions-readme-", { name: "readme-examples", private: true }, LINKED);
+  dir = project.dir;
 });
 
-afterAll(() => {
-  // Unlink first: removal must never walk into the checkout through a link.
-  for (const link of links) if (existsSync(link)) unlinkSync(link);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => project?.remove());
 
 async function typeCheck(files: Record<string, string>): Promise<string[]> {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
