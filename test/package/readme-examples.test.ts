@@ -97,8 +97,8 @@ async function typeCheck(files: Record<string, string>): Promise<string[]> {
   return stdout.trim() === "" ? [] : stdout.trim().split("\n");
 }
 
-test("the README shows one TypeScript example for Pulumi and one for Terraform and CDKTF", () => {
-  expect(blocks.map((b) => b.section)).toEqual(["Pulumi", "Terraform and CDKTF"]);
+test("the README shows one TypeScript example for Pulumi and one for CDKTF (Terraform's is HCL)", () => {
+  expect(blocks.map((b) => b.section)).toEqual(["Pulumi", "CDKTF"]);
   expect(blocks[0]!.code).toContain('from "dcs-sessions/pulumi"');
   expect(blocks[1]!.code).toMatch(/new SessionPurge\(this,/);
 });
