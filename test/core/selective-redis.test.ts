@@ -240,7 +240,8 @@ describeWithRedis("selective purge on real redis-server nodes (DCS)", () => {
       expect(names).toContain(s.name);
       expect(s.idle).toEqual(expect.any(Number));
     }
-    expect(report.selectedSessions!.map((s) => s.name)).toEqual(names.slice(0, 3));
+    // Three different sessions; which three depends on the order the nodes' pages stream in, not fixed.
+    expect(new Set(report.selectedSessions!.map((s) => `${s.nodeId} ${s.peer}`)).size).toBe(3);
     expect(report.nodes.map((n) => n.matched)).toEqual([FLEET.length - 1, FLEET.length - 1]);
     await rig.fleet.expectOnlyClosed(() => false);
     const counters = await rig.emulator.control.counters();
