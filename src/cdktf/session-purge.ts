@@ -88,11 +88,13 @@ export class SessionPurge extends Construct implements Dependable {
   readonly sessionsAfter: number;
   /** Selective purge: the sessions `match` selected. */
   readonly matchedSessions: number;
+  /** Selective purge: the first matched sessions, a list of `{node_id, peer, user, name, idle, db, cmd}`. */
+  readonly selectedSessions: Resolvable;
   /** Per-node figures: a list of `{node_id, before, after, matched}` (see `nodeAt(i)`). */
   readonly nodes: Resolvable;
   /** The ids of the kill jobs. */
   readonly jobIds: string[];
-  /** When the purge ran (ISO 8601); null while it has not purged (a skip or a dry run). */
+  /** When the purge ran (ISO 8601), a dry run included; null when it was skipped (it is proposed again). */
   readonly purgedAt: string;
   /** Why the purge was skipped, in words. */
   readonly reason: string;
@@ -139,6 +141,7 @@ export class SessionPurge extends Construct implements Dependable {
     this.sessionsAfter = element.getNumberAttribute("sessions_after");
     this.matchedSessions = element.getNumberAttribute("matched_sessions");
     this.nodes = element.interpolationForAttribute("nodes");
+    this.selectedSessions = element.interpolationForAttribute("selected_sessions");
     this.jobIds = element.getListAttribute("job_ids");
     this.purgedAt = element.getStringAttribute("purged_at");
     this.reason = element.getStringAttribute("reason");

@@ -1,6 +1,6 @@
 /**
- * The purge's environment mode, for callers that must not build a command line from user values (the CDKTF
- * construct's `local-exec`): `dcs-sessions purge` WITHOUT an instance argument reads its inputs from
+ * The purge's environment mode, for callers that must not build a command line from user values (a pipeline
+ * step whose inputs are variables): `dcs-sessions purge` WITHOUT an instance argument reads its inputs from
  * `DCS_SESSIONS_*` variables. A flag given on the command line still wins over its variable; with an
  * instance argument the variables are ignored, so an exported variable cannot change an interactive purge.
  */

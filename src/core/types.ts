@@ -260,4 +260,5 @@ export const PURGE_OUTPUT_NAMES = [
   "purgedAt",
   "verificationError",
   "matchedSessions",
+  "selectedSessions",
 ] as const satisfies ReadonlyArray<keyof PurgeReport>;

@@ -11,6 +11,7 @@ import type {
   NodePurge,
   NodeSessions,
   PurgeStatus,
+  SelectedSession,
   SessionMatch,
   SessionSummary,
 } from "../core/types";
@@ -177,6 +178,8 @@ export class SessionPurge extends SessionResource {
   declare readonly sessionsAfter: pulumi.Output<number | null>;
   /** A selective purge (`match`): the sessions the match selected, the count the guards compared. */
   declare readonly matchedSessions: pulumi.Output<number | undefined>;
+  /** A selective purge: the first matched sessions (`nodeId`, `peer`, `user`, `name`, `idle`, `db`, `cmd`). */
+  declare readonly selectedSessions: pulumi.Output<SelectedSession[] | undefined>;
   /** Per node: `{nodeId, before, after}`, and `matched` for a selective purge. */
   declare readonly nodes: pulumi.Output<NodePurge[]>;
   /** The kill-all job ids (a selective purge kills chosen sessions without jobs). */

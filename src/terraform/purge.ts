@@ -19,6 +19,20 @@ export const NODE_PURGE_TYPE: ValueType = [
   { node_id: "string", before: "number", after: "number", matched: "number" },
 ];
 
+/** One session a selective purge selected, as the core reports the first N of them. */
+export const SELECTED_SESSION_TYPE: ValueType = [
+  "object",
+  {
+    node_id: "string",
+    peer: "string",
+    user: "string",
+    name: "string",
+    idle: "number",
+    db: "string",
+    cmd: "string",
+  },
+];
+
 const OUTPUTS = {
   status: {
     type: "string",
@@ -30,6 +44,12 @@ const OUTPUTS = {
   nodes: {
     type: ["list", NODE_PURGE_TYPE],
     description: "Per node: node_id, before, after, and matched for a selective purge.",
+  },
+  selected_sessions: {
+    type: ["list", SELECTED_SESSION_TYPE],
+    description:
+      "A selective purge: the first matched sessions (node_id, peer, user, name, idle seconds, db, cmd), " +
+      "what a dry run would kill.",
   },
   job_ids: { type: ["list", "string"], description: "The kill jobs." },
   purged_at: { type: "string", description: "When the purge ran (ISO 8601); null when it was skipped." },
@@ -126,6 +146,15 @@ const NOT_CORE = [...OUTPUT_NAMES, "triggers"];
 /** A change of one of these names another purge: the resource is replaced, and purges again. */
 const REPLACE_ON = ["instance_id", "engine", "node_ids", "all_nodes", "match", "triggers"] as const;
 
+/** A list as a set (each value once, sorted); a list holding a value not known yet is left as it is. */
+function asSet(value: Value | undefined): Value | undefined {
+  if (!Array.isArray(value) || value.some((x) => x === UNKNOWN)) return value;
+  const unique: Value[] = [...new Map(value.map((x) => [JSON.stringify(x), x] as const)).values()];
+  return unique.sort((a, b) =>
+    typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : 1,
+  );
+}
+
 /**
  * A match block's lists as sets: values within a field are alternatives, so their order, repeats and the
  * case of command names select the same sessions and must not replace the purge.
@@ -135,17 +164,19 @@ function matchAsSets(value: Value | undefined): Value | undefined {
   if (Array.isArray(value)) return value;
   const out: ObjectValue = {};
   for (const [field, v] of Object.entries(value)) {
-    if (!Array.isArray(v) || v.some((x) => x === UNKNOWN)) out[field] = v;
-    else {
-      const items: Value[] =
-        field === "cmds" ? v.map((x) => (typeof x === "string" ? x.toLowerCase() : x)) : v;
-      const unique: Value[] = [...new Map(items.map((x) => [JSON.stringify(x), x] as const)).values()];
-      out[field] = unique.sort((a, b) =>
-        typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : 1,
-      );
-    }
+    const items =
+      field === "cmds" && Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x.toLowerCase() : x)) : v;
+    out[field] = asSet(items) ?? null;
   }
   return out;
+}
+
+/** What decides whether a value names another purge: the match's and the nodes' lists are sets. */
+function comparable(name: string, value: Value | undefined): Value | undefined {
+  if (name === "match") return matchAsSets(value);
+  // The core purges each listed node once, whatever the order (Pulumi's SessionPurge compares them so too).
+  if (name === "node_ids") return asSet(value);
+  return value;
 }
 
 /**
@@ -166,7 +197,7 @@ function normalized(name: string, value: Value | undefined): string {
     }
     return v;
   };
-  const c = canonical(name === "match" ? matchAsSets(value) : value);
+  const c = canonical(comparable(name, value));
   return c === UNKNOWN ? "(unknown)" : JSON.stringify(c);
 }
 

@@ -39,11 +39,20 @@ const purge = new SessionPurge(stack, "purge", {
   triggers: { release: env.APP_RELEASE },
   dependsOn: [scan],
 });
+// A selective purge on the other node: only the sessions its match picks.
+const selective = new SessionPurge(stack, "selective", {
+  instanceId: env.APP_INSTANCE_ID,
+  nodeIds: [env.APP_OTHER_NODE_ID],
+  match: { names: ["worker-1"] },
+  dependsOn: [purge],
+});
 new TerraformOutput(stack, "total", { value: scan.totalSessions });
 new TerraformOutput(stack, "by_name", { value: scan.byName });
 new TerraformOutput(stack, "status", { value: purge.status });
 new TerraformOutput(stack, "before", { value: purge.sessionsBefore });
 new TerraformOutput(stack, "after", { value: purge.sessionsAfter });
+new TerraformOutput(stack, "matched", { value: selective.matchedSessions });
+new TerraformOutput(stack, "selected", { value: selective.selectedSessions });
 app.synth();
 `;
 }
@@ -77,10 +86,10 @@ describeWithTerraform("a CDKTF app applied by terraform through the dcssessions 
         if (project) rmSync(project, { recursive: true, force: true });
       });
 
-      test("synth, init from the mirror, plan (no kill), apply (one kill round), outputs as numbers, no-op plan, destroy sends nothing; no secret anywhere, no provider left", async () => {
-        const [node0] = dcs.nodeIds as [string];
+      test("synth, init from the mirror, plan (no kill), apply (a kill-all and a selective kill), outputs as numbers, no-op plan, destroy sends nothing; no secret anywhere, no provider left", async () => {
+        const [node0, node1] = dcs.nodeIds as [string, string];
         const a = await openClients(servers.urls[0]!, [{ name: "web-1" }, { name: "web-2", db: 2 }]);
-        const b = await openClients(servers.urls[1]!, [{ name: "worker-1" }]);
+        const b = await openClients(servers.urls[1]!, [{ name: "worker-1" }, { name: "worker-2" }]);
         opened.push(a, b);
 
         const outdir = join(project, "cdktf.out");
@@ -91,6 +100,7 @@ describeWithTerraform("a CDKTF app applied by terraform through the dcssessions 
             APP_PROJECT_ID: dcs.projectId,
             APP_INSTANCE_ID: dcs.instanceId,
             APP_NODE_ID: node0,
+            APP_OTHER_NODE_ID: node1,
             APP_RELEASE: "r1",
           },
           timeoutMs: 120_000,
@@ -110,15 +120,18 @@ describeWithTerraform("a CDKTF app applied by terraform through the dcssessions 
         await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
         await dcs.control.resetCounters();
         const plan = await ws.ok(dir, ["plan", "-input=false", "-no-color"], env);
-        expect(plan.stdout).toMatch(/1 to add, 0 to change, 0 to destroy/);
+        expect(plan.stdout).toMatch(/2 to add, 0 to change, 0 to destroy/);
         const afterPlan = await dcs.control.counters();
         expect(afterPlan.scanClients).toBeGreaterThan(0);
         expect(killsIn(afterPlan)).toBe(0);
 
         await ws.ok(dir, ["apply", "-auto-approve", "-input=false", "-no-color"], env);
-        expect(await kills()).toBe(1);
+        // One kill-all of node0, one kill-chosen on node1 naming worker-1 only.
+        expect(await kills()).toBe(2);
+        expect(await dcs.control.counters()).toMatchObject({ killAllClients: 1, killClients: 1 });
         await Promise.all(a.clients.map((c) => c.closedByServer));
-        expect(b.clients.every((c) => !c.isClosed())).toBe(true);
+        await b.clients[0]!.closedByServer;
+        expect(await b.clients[1]!.ping()).toBe("PONG");
         // Terraform closed the provider: it exited and removed its socket directory.
         expect(ws.leftoverProcesses()).toEqual([]);
         expect(ws.leftoverSocketDirs()).toEqual([]);
@@ -128,14 +141,23 @@ describeWithTerraform("a CDKTF app applied by terraform through the dcssessions 
         expect(outputs.total!.type).toBe("number");
         expect(outputs.total!.value).toBeGreaterThanOrEqual(3);
         expect(outputs.by_name!.type).toEqual(["map", "number"]);
-        expect(outputs.by_name!.value).toMatchObject({ "web-1": 1, "web-2": 1, "worker-1": 1 });
+        expect(outputs.by_name!.value).toMatchObject({
+          "web-1": 1,
+          "web-2": 1,
+          "worker-1": 1,
+          "worker-2": 1,
+        });
+        expect(outputs.matched).toEqual({ sensitive: false, type: "number", value: 1 });
+        expect(outputs.selected!.value).toEqual([
+          expect.objectContaining({ node_id: node1, name: "worker-1", idle: expect.any(Number) }),
+        ]);
         expect(outputs.before!.type).toBe("number");
         expect(outputs.before!.value).toBeGreaterThanOrEqual(2);
         expect(outputs.after!.value).toBe(0);
 
         expect(await ws.plannedActions(dir, env)).toEqual({});
         await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
-        expect(await kills()).toBe(1);
+        expect(await kills()).toBe(2);
         expect(ws.leftoverProcesses()).toEqual([]);
         expect(ws.leftoverSocketDirs()).toEqual([]);
 

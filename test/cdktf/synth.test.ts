@@ -98,6 +98,7 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
       new lib.TerraformOutput(stack, "node_before", { value: purge.nodeAt(1).before });
       new lib.TerraformOutput(stack, "matched", { value: purge.matchedSessions });
       new lib.TerraformOutput(stack, "node_matched", { value: purge.nodeAt(0).matched });
+      new lib.TerraformOutput(stack, "selected", { value: purge.selectedSessions });
     });
     const [scanName] = only(json.data.dcssessions_scan);
     const [name, resource] = only(json.resource.dcssessions_purge);
@@ -123,6 +124,7 @@ describe.each(LIBRARIES)("with %s", (_name, lib) => {
     expect(json.output.node_before.value).toBe(`\${${ref}.nodes[1].before}`);
     expect(json.output.matched.value).toBe(`\${${ref}.matched_sessions}`);
     expect(json.output.node_matched.value).toBe(`\${${ref}.nodes[0].matched}`);
+    expect(json.output.selected.value).toBe(`\${${ref}.selected_sessions}`);
     expect(json.provider.dcssessions).toHaveLength(1);
   });
 

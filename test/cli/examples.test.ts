@@ -22,7 +22,9 @@ function pipeline(file: string): Yaml {
 
 interface Example {
   file: string;
-  /** The shell text of the purge command. */
+  /** The command the example runs: `purge` (the CLI pipelines) or `scan` (the report after `pulumi up`). */
+  verb: "purge" | "scan";
+  /** The shell text of the command. */
   script: string;
   /** The files the pipeline keeps. */
   artifacts: string[];
@@ -34,6 +36,7 @@ function githubExample(): Example {
   const upload = steps.find((s) => String(s.uses).startsWith("actions/upload-artifact"));
   return {
     file: "github-actions-cli.yml",
+    verb: "purge",
     script: steps.find((s) => s.name === "purge (guarded)").run,
     artifacts: String(upload.with.path).trim().split(/\s+/),
   };
@@ -43,15 +46,52 @@ function gitlabExample(): Example {
   const job = pipeline("gitlab-ci-cli.yml")["redis-sessions-purge"];
   return {
     file: "gitlab-ci-cli.yml",
+    verb: "purge",
     script: (job.script as string[]).find((line) => line.includes("dcs-sessions purge"))!,
     artifacts: job.artifacts.paths,
   };
 }
 
+/** The Pulumi pipelines: the read-only scan after `pulumi up` that writes the summary and the report. */
+function githubPulumiExample(): Example {
+  const steps = pipeline("github-actions-pulumi.yml").jobs["pulumi-up"].steps as Yaml[];
+  const up = steps.findIndex((s) => String(s.uses).startsWith("pulumi/actions"));
+  const report = steps.findIndex((s) => /dcs-sessions scan/.test(String(s.run)));
+  const upload = steps.find((s) => String(s.uses).startsWith("actions/upload-artifact"));
+  // After the up, and even when it failed; the upload too.
+  expect({ up: up >= 0, after: report > up }).toEqual({ up: true, after: true });
+  expect([steps[report].if, upload.if]).toEqual(["always()", "always()"]);
+  return {
+    file: "github-actions-pulumi.yml",
+    verb: "scan",
+    script: steps[report].run,
+    artifacts: String(upload.with.path).trim().split(/\s+/),
+  };
+}
+
+function gitlabPulumiExample(): Example {
+  const job = pipeline("gitlab-ci-pulumi.yml")["redis-sessions-maintenance"];
+  const script = job.script as string[];
+  const up = script.findIndex((line) => line.startsWith("pulumi up"));
+  const report = script.findIndex((line) => line.includes("dcs-sessions scan"));
+  expect({ up: up >= 0, after: report > up }).toEqual({ up: true, after: true });
+  expect(job.artifacts.when).toBe("always");
+  return {
+    file: "gitlab-ci-pulumi.yml",
+    verb: "scan",
+    script: script[report]!,
+    artifacts: job.artifacts.paths,
+  };
+}
+
 /** The `dcs-sessions …` words and the file stdout goes to, with the variables substituted. */
-function commandOf(script: string, vars: Record<string, string>): { args: string[]; stdoutFile: string } {
-  const match = /dcs-sessions (purge[\s\S]*?)> (\S+)/.exec(script);
-  if (!match) throw new Error(`no dcs-sessions purge command with a redirection in: ${script}`);
+function commandOf(
+  script: string,
+  verb: Example["verb"],
+  vars: Record<string, string>,
+): { args: string[]; stdoutFile: string } {
+  const match = new RegExp(`dcs-sessions (${verb}[\\s\\S]*?)> (\\S+)`).exec(script);
+  if (!match) throw new Error(`no dcs-sessions ${verb} command with a redirection in: ${script}`);
   const line = match[1]!
     .replace(/\\\n/g, " ")
     .replace(/\$(\w+)|"\$(\w+)"/g, (_m, a?: string, b?: string) => vars[(a ?? b)!] ?? "");
@@ -81,14 +121,21 @@ describe("GitOps examples", () => {
 
   /** Runs the example's command with relative paths in the workspace; stdout is written where it redirects. */
   async function runExample(example: Example, env: Record<string, string> = {}): Promise<string[]> {
-    const { args, stdoutFile } = commandOf(example.script, {
+    const { args, stdoutFile } = commandOf(example.script, example.verb, {
       INSTANCE_ID: emulator.instanceId,
       DCS_INSTANCE_ID: emulator.instanceId,
       DRY_RUN: "--dry-run",
     });
-    expect(args).toEqual(
-      expect.arrayContaining(["--all-nodes", "--dry-run", "--max-sessions", "--window", "--outside-window"]),
-    );
+    if (example.verb === "purge")
+      expect(args).toEqual(
+        expect.arrayContaining([
+          "--all-nodes",
+          "--dry-run",
+          "--max-sessions",
+          "--window",
+          "--outside-window",
+        ]),
+      );
     const report = args.indexOf("--report");
     if (report >= 0) args[report + 1] = join(workspace, args[report + 1]!);
     let out = "";
@@ -144,5 +191,37 @@ describe("GitOps examples", () => {
     // The comment posts the same file the purge wrote.
     const job = pipeline("gitlab-ci-cli.yml")["redis-sessions-purge"];
     expect((job.script as string[]).join("\n")).toContain('--data-urlencode "body@purge-summary.md"');
+  });
+
+  test("github-actions-pulumi.yml: after pulumi up, the scan's Markdown summary on the run's page and its HTML report kept", async () => {
+    const example = githubPulumiExample();
+    const summary = join(workspace, "step-summary.md");
+    writeFileSync(summary, "## pulumi up\n\n");
+    const args = await runExample(example, { GITHUB_STEP_SUMMARY: summary });
+    expect(args).toEqual(expect.arrayContaining(["--output", "json", "--summary", "--report"]));
+    expect(example.artifacts).toEqual(["sessions-report.json", "sessions-report.html"]);
+    const report = JSON.parse(readFileSync(join(workspace, "sessions-report.json"), "utf8")) as {
+      totalSessions: number;
+    };
+    expect(report.totalSessions).toBe(40);
+    // Appended after what the Pulumi step wrote.
+    expect(readFileSync(summary, "utf8")).toMatch(
+      /^## pulumi up\n\n### dcs-sessions scan: 40 session\(s\)\n/,
+    );
+    expect(readFileSync(join(workspace, "sessions-report.html"), "utf8")).toContain(
+      `data-field="totalSessions" data-value="40"`,
+    );
+  });
+
+  test("gitlab-ci-pulumi.yml: after pulumi up, the scan's Markdown summary and its HTML report kept", async () => {
+    const example = gitlabPulumiExample();
+    const args = await runExample(example);
+    expect(args).toEqual(expect.arrayContaining(["--output", "markdown", "--report"]));
+    expect(example.artifacts).toEqual(["sessions-summary.md", "sessions-report.html"]);
+    const md = readFileSync(join(workspace, "sessions-summary.md"), "utf8");
+    expect(md).toMatch(/^### dcs-sessions scan: 40 session\(s\)\n/);
+    expect(readFileSync(join(workspace, "sessions-report.html"), "utf8")).toContain(
+      `data-field="totalSessions" data-value="40"`,
+    );
   });
 });

@@ -51,4 +51,43 @@ describe("dcs-sessions --engine geminidb (built) against the emulator", () => {
       sessionsBefore: 30,
     });
   });
+
+  test("a selective purge closes the chosen sessions by id, node by node; --user is refused before any call", async () => {
+    await emulator.control.resetCounters();
+    const refused = await cli(["purge", emulator.instanceId, "--all-nodes", "--user", "reporting", "--yes"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--user: cannot select GeminiDB sessions: the GeminiDB API lists no user/);
+    expect(await emulator.control.counters()).toEqual({});
+
+    // The name of the first session of node 0, and how many sessions of the instance carry it.
+    const sessionsOf = async (nodeId: string) =>
+      (
+        JSON.parse((await cli(["list", emulator.instanceId, "--node", nodeId, "--all"])).stdout) as {
+          clients: Array<{ name?: string }>;
+        }
+      ).clients;
+    const before = [...(await sessionsOf(emulator.nodeIds[0]!)), ...(await sessionsOf(emulator.nodeIds[1]!))];
+    const name = before[0]!.name!;
+    const chosen = before.filter((c) => c.name === name).length;
+    expect(chosen).toBeGreaterThan(0);
+    expect(chosen).toBeLessThan(before.length);
+
+    await emulator.control.resetCounters();
+    const purge = await cli(["purge", emulator.instanceId, "--all-nodes", "--name", name, "--yes"]);
+    expect(purge.code).toBe(0);
+    const report = JSON.parse(purge.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      engine: "geminidb",
+      status: "purged",
+      matchedSessions: chosen,
+      sessionsBefore: before.length,
+      sessionsAfter: before.length - chosen,
+    });
+    const counters = await emulator.control.counters();
+    expect(counters.geminidbCloseNodeSessions).toBeGreaterThan(0);
+    expect(counters.geminidbCloseSessions ?? 0).toBe(0);
+    const after = [...(await sessionsOf(emulator.nodeIds[0]!)), ...(await sessionsOf(emulator.nodeIds[1]!))];
+    expect(after.filter((c) => c.name === name)).toEqual([]);
+    expect(after).toHaveLength(before.length - chosen);
+  });
 });

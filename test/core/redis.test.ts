@@ -8,18 +8,8 @@ import { purgeSessions } from "../../src/core/purge";
 import { scanSessions } from "../../src/core/scan";
 import { startEmulator, type EmulatorHandle } from "../../src/emulator";
 import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
+import { settlesWithin } from "../support/clients";
 import { describeWithRedis } from "../support/redis";
-
-/** Resolves true when the promise settles within `ms`, false otherwise (bounded wait, no hang). */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 describeWithRedis("scan and purge on real redis-server nodes", () => {
   let servers: RedisServers;

@@ -3,20 +3,22 @@
  * the steps of the example program, the counts per node before and after, the real connections it saw
  * closing, exit 0, and leave nothing running: no redis-server, no provider host, no emulator, no folder.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { describeWithRedis } from "../support/redis";
 
 const CHECKOUT = resolve(__dirname, "../..");
 
 function npmStart(
   env: Record<string, string | undefined> = {},
+  cwd: string = CHECKOUT,
 ): Promise<{ code: number | null; out: string }> {
   return new Promise((done, fail) => {
     const child = spawn("npm", ["start"], {
-      cwd: CHECKOUT,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -110,3 +112,41 @@ test("npm start without redis-server says so and uses the synthetic backend", as
   expect(out).toContain("redis-server was not found on PATH: using the emulator's synthetic backend instead");
   expect(out).not.toContain("Client connections closed");
 });
+
+/**
+ * A fresh clone after `npm ci`: the files git tracks, with the installed node_modules, and no dist/. The
+ * copy holds the working tree's version of each tracked file (what the next commit would clone).
+ */
+function freshClone(): string {
+  const listed = spawnSync("git", ["ls-files", "-z"], { cwd: CHECKOUT, encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`git ls-files failed in ${CHECKOUT}: ${listed.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), "dcs-sessions-clone-"));
+  for (const file of listed.stdout.split("\0").filter(Boolean)) {
+    if (!existsSync(join(CHECKOUT, file))) continue; // deleted, not yet committed
+    mkdirSync(join(dir, dirname(file)), { recursive: true });
+    cpSync(join(CHECKOUT, file), join(dir, file));
+  }
+  symlinkSync(join(CHECKOUT, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+test("on a fresh clone without dist/, npm start builds the package first, then runs the same program", async () => {
+  const clone = freshClone();
+  try {
+    expect(existsSync(join(clone, "dist"))).toBe(false);
+    const { code, out } = await npmStart({ REDIS_SERVER: "/nonexistent/redis-server" }, clone);
+    // The build is announced before anything starts (npm prints its own header before it).
+    expect(out.indexOf("\nBuilding dist/ (npm run build) ...\n")).toBeGreaterThan(-1);
+    expect(out.indexOf("\nBuilding dist/")).toBeLessThan(out.indexOf("\nStarted "));
+    await expectCommonRun(code, out);
+    expect(existsSync(join(clone, "dist/demo/start.js"))).toBe(true);
+    // A second run finds the build current and does not build again.
+    const again = await npmStart({ REDIS_SERVER: "/nonexistent/redis-server" }, clone);
+    expect(again.out).not.toContain("Building dist/");
+    await expectCommonRun(again.code, again.out);
+  } finally {
+    // Unlink first: removal must never walk into the checkout through the link.
+    unlinkSync(join(clone, "node_modules"));
+    rmSync(clone, { recursive: true, force: true });
+  }
+}, 240_000);

@@ -5,21 +5,11 @@
  * dist/) and the peer dependencies into its node_modules, as an install lays them out.
  */
 import { execFile } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { createLinkedProject, type LinkedProject } from "../support/linked-project";
 
-const CHECKOUT = resolve(__dirname, "../..");
 const LINKED = ["dcs-sessions", "@pulumi", "cdktf", "constructs", "@types", "@grpc"];
 
 const PROGRAM = `import { createClient, scanSessions, type SessionSnapshot } from "dcs-sessions";
@@ -68,18 +58,12 @@ const SETTINGS: Record<string, Record<string, unknown>> = {
   bundler: { strict: true, target: "es2022", module: "esnext", moduleResolution: "bundler", outDir: "bin" },
 };
 
+let consumer: LinkedProject | undefined;
 let dir: string;
-const links: string[] = [];
 
 beforeAll(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), "dcs-sessions-types-")));
-  mkdirSync(join(dir, "node_modules"));
-  for (const name of LINKED) {
-    const link = join(dir, "node_modules", name);
-    symlinkSync(name === "dcs-sessions" ? CHECKOUT : join(CHECKOUT, "node_modules", name), link, "dir");
-    links.push(link);
-  }
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+  consumer = createLinkedProject("dcs-sessions-types-", { name: "consumer", private: true }, LINKED);
+  dir = consumer.dir;
   writeFileSync(join(dir, "index.ts"), PROGRAM);
   writeFileSync(join(dir, "broken.ts"), BROKEN);
   for (const [name, compilerOptions] of Object.entries(SETTINGS)) {
@@ -93,11 +77,7 @@ beforeAll(() => {
   }
 });
 
-afterAll(() => {
-  // Unlink first: removal must never walk into the checkout through a link.
-  for (const link of links) if (existsSync(link)) unlinkSync(link);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => consumer?.remove());
 
 async function tsc(project: string): Promise<string> {
   const compiler = require.resolve("typescript/bin/tsc");

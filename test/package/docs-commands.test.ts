@@ -128,7 +128,7 @@ const COVERAGE: Record<string, Coverage> = {
   // docs/performance.md
   "npm run bench": {
     by: [{ file: ".ci/run", contains: ["npm run bench"] }],
-    note: "a small run (BENCH_SESSIONS, BENCH_NODES): the full one measures the machine for minutes",
+    note: "a small run (BENCH_SCENARIOS, BENCH_SESSIONS_PER_NODE, BENCH_RUNS): the full one measures the machine for minutes",
   },
 
   // docs/pulumi.md

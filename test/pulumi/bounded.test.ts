@@ -2,32 +2,16 @@
  * Outputs stay small whatever the number of sessions: a scan of 20,000 synthetic sessions through the real
  * provider host yields capped maps and at most 100 top-idle sessions.
  */
-import { startEmulator } from "../../src/emulator/server";
-import type { EmulatorHandle } from "../../src/emulator/types";
-import { startProviderHost, type ProviderHost } from "../../src/testing/provider-host";
-import { createConsumerProject, type ConsumerProject } from "./support/consumer";
-import { Stack } from "./support/stack";
+import { useProviderHostStack } from "./support/host-stack";
 
 describe("SessionScan outputs are bounded", () => {
-  let emulator: EmulatorHandle | undefined;
-  let project: ConsumerProject | undefined;
-  let host: ProviderHost | undefined;
-
-  beforeAll(async () => {
-    emulator = await startEmulator({ synthetic: { nodes: 4, sessionsPerNode: 5000, seed: 7 }, jobMs: 20 });
-    project = createConsumerProject();
-    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
-  });
-
-  afterAll(async () => {
-    await host?.close();
-    project?.remove();
-    await emulator?.close();
-  });
+  const rig = useProviderHostStack({ synthetic: { nodes: 4, sessionsPerNode: 5000, seed: 7 }, jobMs: 20 });
 
   test("20,000 sessions: maps of at most 20 keys plus other, topIdle capped at 100", async () => {
-    const stack = new Stack(host!);
-    const scan = await stack.create("SessionScan", "big", { instanceId: emulator!.instanceId, topN: 100 });
+    const scan = await rig.stack.create("SessionScan", "big", {
+      instanceId: rig.emulator.instanceId,
+      topN: 100,
+    });
     const out = scan.outputs;
     expect(out.totalSessions).toBe(20_000);
     for (const map of ["byClientIp", "byUser", "byDb", "byCommand", "byName"]) {

@@ -11,12 +11,9 @@
  * us to honour it. Until then `waitTimeoutSeconds` is the deadline, and the second describe shows that it
  * ends a scan and a purge cleanly, through the real host, with `purged-unverified` recorded after a kill.
  */
-import { startEmulator } from "../../src/emulator/server";
-import type { EmulatorHandle } from "../../src/emulator/types";
 import { startProviderHost, type ProviderHost } from "../../src/testing/provider-host";
-import { createConsumerProject, type ConsumerProject } from "./support/consumer";
+import { useProviderHostStack } from "./support/host-stack";
 import { findLowestPulumi } from "./support/lowest";
-import { Stack } from "./support/stack";
 
 jest.setTimeout(120_000);
 
@@ -84,42 +81,25 @@ describe.each(sdks)("the request's timeout does not reach a dynamic provider (%s
 });
 
 describe("waitTimeoutSeconds is the deadline of a scan and a purge, through the provider host", () => {
-  let emulator: EmulatorHandle;
-  let project: ConsumerProject | undefined;
-  let host: ProviderHost | undefined;
-  let stack: Stack;
   const NODES = 2;
+  const rig = useProviderHostStack(
+    { synthetic: { nodes: NODES, sessionsPerNode: 10, seed: 3 }, jobMs: 20 },
+    { resetBeforeEach: true },
+  );
 
-  beforeAll(async () => {
-    emulator = await startEmulator({ synthetic: { nodes: NODES, sessionsPerNode: 10, seed: 3 }, jobMs: 20 });
-    project = createConsumerProject();
-    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
-    await host.configure({});
-    stack = new Stack(host);
-  });
-  afterAll(async () => {
-    await host?.close();
-    project?.remove();
-    await emulator?.close();
-  });
-  beforeEach(async () => {
-    await emulator.control.clearFaults();
-    await emulator.control.resetCounters();
-  });
-
-  const counters = () => emulator.control.counters();
+  const counters = () => rig.emulator.control.counters();
 
   test("a scan whose job never ends fails at waitTimeoutSeconds with an error naming the job and the deadline", async () => {
-    await emulator.control.setFaults([{ route: "scanClients", fault: { kind: "job-never-ends" } }]);
-    const urn = stack.urn("SessionScan", "stuck-scan");
-    const inputs = await stack.news("SessionScan", {
-      instanceId: emulator.instanceId,
+    await rig.emulator.control.setFaults([{ route: "scanClients", fault: { kind: "job-never-ends" } }]);
+    const urn = rig.stack.urn("SessionScan", "stuck-scan");
+    const inputs = await rig.stack.news("SessionScan", {
+      instanceId: rig.emulator.instanceId,
       waitTimeoutSeconds: 1,
     });
-    const checked = await host!.check(urn, {}, inputs);
+    const checked = await rig.host.check(urn, {}, inputs);
     expect(checked.failures).toEqual([]);
     // A customTimeouts of 3 hours in the request changes nothing: waitTimeoutSeconds ends it.
-    const error = await host!.create(urn, checked.inputs, { timeoutSeconds: 10_800 }).then(
+    const error = await rig.host.create(urn, checked.inputs, { timeoutSeconds: 10_800 }).then(
       () => new Error("the scan should have failed"),
       (e: Error) => e,
     );
@@ -133,26 +113,26 @@ describe("waitTimeoutSeconds is the deadline of a scan and a purge, through the 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await counters()).showJob ?? 0).toBe(polls);
     // The host is still fine: the next call answers.
-    await emulator.control.clearFaults();
-    const ok = await stack.create("SessionScan", "after-stuck", { instanceId: emulator.instanceId });
+    await rig.emulator.control.clearFaults();
+    const ok = await rig.stack.create("SessionScan", "after-stuck", { instanceId: rig.emulator.instanceId });
     expect(ok.outputs.totalSessions).toBe(NODES * 10);
   });
 
   test("a purge whose kill job never ends stops at waitTimeoutSeconds: purged-unverified recorded, one kill, none on the next up", async () => {
-    await emulator.control.setFaults([{ route: "killAllClients", fault: { kind: "job-never-ends" } }]);
-    const args = { instanceId: emulator.instanceId, allNodes: true, waitTimeoutSeconds: 1 };
-    const urn = stack.urn("SessionPurge", "stuck-kill");
-    const checked = await host!.check(urn, {}, await stack.news("SessionPurge", args));
+    await rig.emulator.control.setFaults([{ route: "killAllClients", fault: { kind: "job-never-ends" } }]);
+    const args = { instanceId: rig.emulator.instanceId, allNodes: true, waitTimeoutSeconds: 1 };
+    const urn = rig.stack.urn("SessionPurge", "stuck-kill");
+    const checked = await rig.host.check(urn, {}, await rig.stack.news("SessionPurge", args));
     expect(checked.failures).toEqual([]);
-    const created = await host!.create(urn, checked.inputs, { timeoutSeconds: 10_800 });
+    const created = await rig.host.create(urn, checked.inputs, { timeoutSeconds: 10_800 });
     expect(created.properties).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * 10 });
     expect(created.properties.verificationError).toMatch(
       /the kill was sent, but waiting for its job failed: waitForJob timed out after 1000 ms/,
     );
     expect((await counters()).killAllClients).toBe(1);
-    await host!.waitForLog(/purged-unverified/);
+    await rig.host.waitForLog(/purged-unverified/);
 
-    await emulator.control.clearFaults();
+    await rig.emulator.control.clearFaults();
     const state = {
       kind: "SessionPurge" as const,
       urn,
@@ -160,7 +140,7 @@ describe("waitTimeoutSeconds is the deadline of a scan and a purge, through the 
       inputs: checked.inputs,
       outputs: created.properties,
     };
-    const again = await stack.up(state, args);
+    const again = await rig.stack.up(state, args);
     expect(again.updated).toBe(false);
     expect((await counters()).killAllClients).toBe(1);
   });

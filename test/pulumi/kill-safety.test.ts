@@ -7,39 +7,17 @@ import { createClient } from "../../src/api/client";
 import { purgeSessions } from "../../src/core/purge";
 import { startEmulator } from "../../src/emulator/server";
 import type { EmulatorHandle, FaultRule } from "../../src/emulator/types";
-import { startProviderHost, type ProviderHost } from "../../src/testing/provider-host";
-import { createConsumerProject, type ConsumerProject } from "./support/consumer";
-import { Stack } from "./support/stack";
+import { useProviderHostStack } from "./support/host-stack";
 
 const NODES = 2;
 
 describe("a purge whose kill may have reached the server is recorded once, through the provider host", () => {
-  let emulator: EmulatorHandle;
-  let project: ConsumerProject | undefined;
-  let host: ProviderHost | undefined;
-  let stack: Stack;
+  const rig = useProviderHostStack(
+    { synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 7, reconnectFraction: 1 }, jobMs: 20 },
+    { resetBeforeEach: true },
+  );
 
-  beforeAll(async () => {
-    emulator = await startEmulator({
-      synthetic: { nodes: NODES, sessionsPerNode: 25, seed: 7, reconnectFraction: 1 },
-      jobMs: 20,
-    });
-    project = createConsumerProject();
-    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
-    await host.configure({});
-    stack = new Stack(host);
-  });
-  afterAll(async () => {
-    await host?.close();
-    project?.remove();
-    await emulator?.close();
-  });
-  beforeEach(async () => {
-    await emulator.control.clearFaults();
-    await emulator.control.resetCounters();
-  });
-
-  const killAlls = async (): Promise<number> => (await emulator.control.counters()).killAllClients ?? 0;
+  const killAlls = async (): Promise<number> => (await rig.emulator.control.counters()).killAllClients ?? 0;
 
   test.each<[string, FaultRule, RegExp]>([
     [
@@ -72,19 +50,20 @@ describe("a purge whose kill may have reached the server is recorded once, throu
   ])(
     "%s: one kill-all, the state says purged-unverified, a second up sends none",
     async (_w, rule, why) => {
-      await emulator.control.setFaults([rule]);
-      const args = { instanceId: emulator.instanceId, allNodes: true };
-      const created = await stack.create("SessionPurge", `purge-${rule.route}-${Math.random()}`, args);
+      await rig.emulator.control.setFaults([rule]);
+      const args = { instanceId: rig.emulator.instanceId, allNodes: true };
+      const created = await rig.stack.create("SessionPurge", `purge-${rule.route}-${Math.random()}`, args);
       expect(created.outputs).toMatchObject({ status: "purged-unverified", sessionsBefore: NODES * 25 });
       expect(created.outputs.verificationError).toMatch(why);
       expect(await killAlls()).toBe(1);
-      await host!.waitForLog(/purged-unverified/);
+      await rig.host.waitForLog(/purged-unverified/);
 
-      await emulator.control.clearFaults();
-      const again = await stack.up(created, args);
+      await rig.emulator.control.clearFaults();
+      await rig.emulator.control.resetCounters();
+      const again = await rig.stack.up(created, args);
       expect(again.updated).toBe(false);
-      // Writing out a default or changing a guard records it without a kill.
-      const guarded = await stack.up(created, {
+      // Writing out a default or changing a guard records it without a kill, and without any remote call.
+      const guarded = await rig.stack.up(created, {
         ...args,
         verify: true,
         waitTimeoutSeconds: 300,
@@ -92,14 +71,14 @@ describe("a purge whose kill may have reached the server is recorded once, throu
       });
       expect(guarded.updated).toBe(true);
       expect(guarded.state.outputs.status).toBe("purged-unverified");
-      expect(await killAlls()).toBe(1);
+      expect(await rig.emulator.control.counters()).toEqual({});
     },
     90_000,
   );
 
   test("a refresh of a scan whose instance is gone keeps the last counts and warns, and sends nothing else", async () => {
-    const scan = await stack.create("SessionScan", "scan-of-a-gone-instance", {
-      instanceId: emulator.instanceId,
+    const scan = await rig.stack.create("SessionScan", "scan-of-a-gone-instance", {
+      instanceId: rig.emulator.instanceId,
     });
     expect(scan.outputs.totalSessions).toBe(NODES * 25);
     // The state of a scan whose instance was deleted since: the emulator answers 404 for it.
@@ -109,13 +88,15 @@ describe("a purge whose kill may have reached the server is recorded once, throu
       inputs: { ...scan.inputs, instanceId: goneId },
       outputs: { ...scan.outputs, instanceId: goneId },
     };
-    await emulator.control.resetCounters();
-    const refreshed = await stack.refresh(state);
+    await rig.emulator.control.resetCounters();
+    const refreshed = await rig.stack.refresh(state);
     expect(refreshed.id).toBe(scan.id);
     expect(refreshed.outputs.totalSessions).toBe(NODES * 25);
     expect(refreshed.outputs.instanceId).toBe(goneId);
-    await host!.waitForLog(new RegExp(`SessionScan of ${goneId}: refresh kept the last counts: .*HTTP 404`));
-    const counters = await emulator.control.counters();
+    await rig.host.waitForLog(
+      new RegExp(`SessionScan of ${goneId}: refresh kept the last counts: .*HTTP 404`),
+    );
+    const counters = await rig.emulator.control.counters();
     expect(counters.listNodes).toBe(1);
     expect(counters.scanClients ?? 0).toBe(0);
   });
@@ -123,9 +104,12 @@ describe("a purge whose kill may have reached the server is recorded once, throu
   test.each([401, 403] as const)(
     "a kill-all answered %i is sent exactly once and fails the create",
     async (status) => {
-      await emulator.control.setFaults([{ route: "killAllClients", fault: { kind: "status", status } }]);
+      await rig.emulator.control.setFaults([{ route: "killAllClients", fault: { kind: "status", status } }]);
       await expect(
-        stack.create("SessionPurge", `purge-${status}`, { instanceId: emulator.instanceId, allNodes: true }),
+        rig.stack.create("SessionPurge", `purge-${status}`, {
+          instanceId: rig.emulator.instanceId,
+          allNodes: true,
+        }),
       ).rejects.toThrow(new RegExp(`HTTP ${status}`));
       expect(await killAlls()).toBe(1);
     },

@@ -5,13 +5,12 @@
  */
 import { createClient } from "../../src/api/client";
 import type { SessionsClient } from "../../src/api/types";
-import { startEmulator } from "../../src/emulator/server";
-import type { Counters, EmulatorHandle } from "../../src/emulator/types";
-import { startProviderHost, UNKNOWN, type ProviderHost } from "../../src/testing/provider-host";
+import type { Counters } from "../../src/emulator/types";
+import { UNKNOWN } from "../../src/testing/provider-host";
 import { openClients, startRedisServers, type OpenClients, type RedisServers } from "../../src/testing/redis";
 import { describeWithRedis } from "../support/redis";
-import { createConsumerProject, type ConsumerProject } from "./support/consumer";
-import { Stack, type ResourceState } from "./support/stack";
+import { useProviderHostStack } from "./support/host-stack";
+import type { ResourceState } from "./support/stack";
 
 /** A window that opens in two hours and lasts one, every day: closed now, whatever the time. */
 function closedWindow(now = new Date()): { start: string; end: string; timeZone: string } {
@@ -24,12 +23,8 @@ function closedWindow(now = new Date()): { start: string; end: string; timeZone:
 
 describeWithRedis("SessionScan and SessionPurge through the provider host, against the emulator", () => {
   let servers: RedisServers | undefined;
-  let emulator: EmulatorHandle | undefined;
-  let project: ConsumerProject | undefined;
-  let host: ProviderHost | undefined;
   let client: SessionsClient | undefined;
   const connections: OpenClients[] = [];
-  let stack: Stack;
   let scan: ResourceState;
 
   async function open(server: number, names: string[], db = 0): Promise<OpenClients> {
@@ -41,7 +36,7 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     return opened;
   }
 
-  const counters = (): Promise<Counters> => emulator!.control.counters();
+  const counters = (): Promise<Counters> => rig.emulator.control.counters();
   const killAlls = async (): Promise<number> => (await counters()).killAllClients ?? 0;
   const allOpen = (): boolean => connections.every((c) => c.clients.every((client) => !client.isClosed()));
   /** Counters changed since `before` (calls made in between), zero entries left out. */
@@ -57,8 +52,8 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
 
   /** A scan made outside the stack (as another tool would): it refreshes the service's cached lists. */
   async function externalScan(): Promise<void> {
-    for (const nodeId of emulator!.nodeIds) {
-      const { jobId } = await client!.dcs.scanClients(emulator!.instanceId, { nodeId });
+    for (const nodeId of rig.emulator.nodeIds) {
+      const { jobId } = await client!.dcs.scanClients(rig.emulator.instanceId, { nodeId });
       await client!.dcs.waitForJob(jobId, { timeoutMs: 15_000, initialIntervalMs: 20 });
     }
   }
@@ -68,7 +63,10 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     await open(0, ["orders-1", "orders-2"], 0);
     await open(0, ["billing-1", "billing-2"], 1);
     await open(1, ["search-1", "search-2"], 2);
-    emulator = await startEmulator({ redis: servers.urls, jobMs: 50 });
+  });
+  const rig = useProviderHostStack(() => ({ redis: servers!.urls, jobMs: 50 }));
+  beforeAll(() => {
+    const emulator = rig.emulator;
     client = createClient({
       endpoint: emulator.endpoint,
       projectId: emulator.projectId,
@@ -76,46 +74,38 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
       credentials: { kind: "aksk", accessKey: emulator.accessKey, secretKey: emulator.secretKey },
       env: {},
     });
-    project = createConsumerProject();
-    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
-    await host.configure({});
-    stack = new Stack(host);
   });
-
   afterAll(async () => {
-    await host?.close();
-    project?.remove();
     await client?.close();
-    await emulator?.close();
     await Promise.all(connections.map((c) => c.closeAll()));
     await servers?.stop();
   });
 
   test("a preview of new resources (Check, and a Create the engine does not send) calls nothing remote", async () => {
     const before = await counters();
-    const scanUrn = stack.urn("SessionScan", "before");
-    const purgeUrn = stack.urn("SessionPurge", "purge");
-    const scanCheck = await host!.check(
+    const scanUrn = rig.stack.urn("SessionScan", "before");
+    const purgeUrn = rig.stack.urn("SessionPurge", "purge");
+    const scanCheck = await rig.host.check(
       scanUrn,
       {},
-      await stack.news("SessionScan", { instanceId: emulator!.instanceId }),
+      await rig.stack.news("SessionScan", { instanceId: rig.emulator.instanceId }),
     );
-    const purgeNews = await stack.news("SessionPurge", {
-      instanceId: emulator!.instanceId,
+    const purgeNews = await rig.stack.news("SessionPurge", {
+      instanceId: rig.emulator.instanceId,
       allNodes: true,
       triggers: [UNKNOWN],
     });
-    const purgeCheck = await host!.check(purgeUrn, {}, purgeNews);
+    const purgeCheck = await rig.host.check(purgeUrn, {}, purgeNews);
     expect(scanCheck.failures).toEqual([]);
     expect(purgeCheck.failures).toEqual([]);
-    await host!.create(purgeUrn, purgeCheck.inputs, { preview: true });
+    await rig.host.create(purgeUrn, purgeCheck.inputs, { preview: true });
     expect(await callsSince(before)).toEqual({});
     expect(allOpen()).toBe(true);
   });
 
   test("create of a scan returns the true counts", async () => {
     const before = await counters();
-    scan = await stack.create("SessionScan", "before", { instanceId: emulator!.instanceId, topN: 3 });
+    scan = await rig.stack.create("SessionScan", "before", { instanceId: rig.emulator.instanceId, topN: 3 });
     const out = scan.outputs;
     expect(out.totalSessions).toBe(6);
     expect(out.byName).toEqual({
@@ -131,11 +121,11 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     expect(
       (out.nodes as Array<{ nodeId: string; sessions: number }>).map((n) => [n.nodeId, n.sessions]),
     ).toEqual([
-      [emulator!.nodeIds[0], 4],
-      [emulator!.nodeIds[1], 2],
+      [rig.emulator.nodeIds[0], 4],
+      [rig.emulator.nodeIds[1], 2],
     ]);
     expect(out.topIdle).toHaveLength(3);
-    expect(out.instanceId).toBe(emulator!.instanceId);
+    expect(out.instanceId).toBe(rig.emulator.instanceId);
     expect(out.topN).toBe(3);
     expect(typeof out.scannedAt).toBe("string");
     expect(scan.id).toMatch(/^scan-/);
@@ -148,16 +138,16 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     await open(1, ["search-3", "search-4"], 2);
     let before = await counters();
     // Nothing has scanned since the new connections: the cache still holds six.
-    const stale = await stack.refresh(scan);
+    const stale = await rig.stack.refresh(scan);
     expect(stale.outputs.totalSessions).toBe(6);
     expect((await callsSince(before)).scanClients).toBeUndefined();
 
     await externalScan();
     before = await counters();
-    const refreshed = await stack.refresh(scan);
+    const refreshed = await rig.stack.refresh(scan);
     expect(refreshed.outputs.totalSessions).toBe(8);
     expect(refreshed.outputs.byName).toMatchObject({ "search-3": 1, "search-4": 1 });
-    expect(refreshed.outputs.instanceId).toBe(emulator!.instanceId);
+    expect(refreshed.outputs.instanceId).toBe(rig.emulator.instanceId);
     expect(refreshed.id).toBe(scan.id);
     const calls = await callsSince(before);
     expect(calls.scanClients).toBeUndefined();
@@ -167,34 +157,38 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
   });
 
   test("update re-runs a scan only when an input or a trigger changes, and always with alwaysRun", async () => {
-    const args = { instanceId: emulator!.instanceId, topN: 3 };
+    const args = { instanceId: rig.emulator.instanceId, topN: 3 };
     let before = await counters();
-    const same = await stack.up(scan, args);
+    const same = await rig.stack.up(scan, args);
     expect(same.updated).toBe(false);
     expect(await callsSince(before)).toEqual({});
 
-    const { diff: triggered } = await stack.preview(scan, { ...args, triggers: ["release-2"] });
+    const { diff: triggered } = await rig.stack.preview(scan, { ...args, triggers: ["release-2"] });
     expect(triggered).toMatchObject({ changes: "some", replaces: [] });
-    const retriggered = await stack.up(scan, { ...args, triggers: ["release-2"] });
+    const retriggered = await rig.stack.up(scan, { ...args, triggers: ["release-2"] });
     expect(retriggered.updated).toBe(true);
     expect(retriggered.state.outputs.totalSessions).toBe(8);
     expect((await callsSince(before)).scanClients).toBe(2);
 
     before = await counters();
-    expect((await stack.up(retriggered.state, { ...args, triggers: ["release-2"] })).updated).toBe(false);
-    const always = await stack.up(retriggered.state, { ...args, triggers: ["release-2"], alwaysRun: true });
+    expect((await rig.stack.up(retriggered.state, { ...args, triggers: ["release-2"] })).updated).toBe(false);
+    const always = await rig.stack.up(retriggered.state, {
+      ...args,
+      triggers: ["release-2"],
+      alwaysRun: true,
+    });
     expect(always.updated).toBe(true);
-    const again = await stack.up(always.state, { ...args, triggers: ["release-2"], alwaysRun: true });
+    const again = await rig.stack.up(always.state, { ...args, triggers: ["release-2"], alwaysRun: true });
     expect(again.updated).toBe(true);
     expect((await callsSince(before)).scanClients).toBe(4);
     scan = again.state;
   });
 
   test("a new instanceId or engine replaces the resource rather than updating it", async () => {
-    const { diff: moved } = await stack.preview(scan, { instanceId: "another-instance", topN: 3 });
+    const { diff: moved } = await rig.stack.preview(scan, { instanceId: "another-instance", topN: 3 });
     expect(moved).toMatchObject({ changes: "some", replaces: ["instanceId"], deleteBeforeReplace: true });
-    const { diff: engine } = await stack.preview(scan, {
-      instanceId: emulator!.instanceId,
+    const { diff: engine } = await rig.stack.preview(scan, {
+      instanceId: rig.emulator.instanceId,
       topN: 3,
       engine: "geminidb",
     });
@@ -203,11 +197,11 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
 
   test("Check reports every bad input by property, before anything remote", async () => {
     const before = await counters();
-    const urn = stack.urn("SessionPurge", "bad");
-    const checked = await host!.check(
+    const urn = rig.stack.urn("SessionPurge", "bad");
+    const checked = await rig.host.check(
       urn,
       {},
-      await stack.news("SessionPurge", {
+      await rig.stack.news("SessionPurge", {
         instanceId: "bad id!",
         allNodes: true,
         maxSessions: -1,
@@ -226,7 +220,7 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
 
   describe("purge guards: none sends a kill-all", () => {
     const purgeArgs = (extra: Record<string, unknown>) => ({
-      instanceId: emulator!.instanceId,
+      instanceId: rig.emulator.instanceId,
       allNodes: true,
       ...extra,
     });
@@ -237,7 +231,7 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     });
 
     test("dryRun counts and kills nothing", async () => {
-      const purge = await stack.create("SessionPurge", "dry", purgeArgs({ dryRun: true }));
+      const purge = await rig.stack.create("SessionPurge", "dry", purgeArgs({ dryRun: true }));
       expect(purge.outputs).toMatchObject({
         status: "dry-run",
         sessionsBefore: 8,
@@ -247,21 +241,25 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     });
 
     test("maxSessions refuses with a message naming the count and the limit", async () => {
-      const refused = stack.create("SessionPurge", "max", purgeArgs({ maxSessions: 5 }));
+      const refused = rig.stack.create("SessionPurge", "max", purgeArgs({ maxSessions: 5 }));
       await expect(refused).rejects.toThrow(/8 sessions are connected.*maxSessions \(5\)/);
     });
 
     test("minSessions skips", async () => {
-      const purge = await stack.create("SessionPurge", "min", purgeArgs({ minSessions: 100 }));
+      const purge = await rig.stack.create("SessionPurge", "min", purgeArgs({ minSessions: 100 }));
       expect(purge.outputs).toMatchObject({ status: "skipped-below-minimum", sessionsBefore: 8 });
     });
 
     test("outside the maintenance window: fails by default, skips with outsideWindow: skip", async () => {
       const before = await counters();
       const window = closedWindow();
-      const failed = stack.create("SessionPurge", "window-fail", purgeArgs({ maintenanceWindow: window }));
+      const failed = rig.stack.create(
+        "SessionPurge",
+        "window-fail",
+        purgeArgs({ maintenanceWindow: window }),
+      );
       await expect(failed).rejects.toThrow(/maintenance window/);
-      const skipped = await stack.create(
+      const skipped = await rig.stack.create(
         "SessionPurge",
         "window-skip",
         purgeArgs({ maintenanceWindow: window, outsideWindow: "skip" }),
@@ -277,8 +275,8 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
 
     test("closes the clients' connections and reports the sessions before and after", async () => {
       const expected = connections.flatMap((c) => c.clients);
-      purge = await stack.create("SessionPurge", "purge", {
-        instanceId: emulator!.instanceId,
+      purge = await rig.stack.create("SessionPurge", "purge", {
+        instanceId: rig.emulator.instanceId,
         allNodes: true,
         maxSessions: 5000,
         triggers: ["release-1"],
@@ -286,8 +284,8 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
       expect(purge.outputs).toMatchObject({ status: "purged", sessionsBefore: 8, sessionsAfter: 0 });
       expect(purge.outputs.jobIds).toHaveLength(1);
       expect(purge.outputs.nodes).toEqual([
-        { nodeId: emulator!.nodeIds[0], before: 4, after: 0 },
-        { nodeId: emulator!.nodeIds[1], before: 4, after: 0 },
+        { nodeId: rig.emulator.nodeIds[0], before: 4, after: 0 },
+        { nodeId: rig.emulator.nodeIds[1], before: 4, after: 0 },
       ]);
       await Promise.all(expected.map((c) => c.closedByServer));
       expect(expected.every((c) => c.isClosed())).toBe(true);
@@ -296,27 +294,27 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
 
     test("refresh returns a purge unchanged and calls nothing remote", async () => {
       const before = await counters();
-      const refreshed = await stack.refresh(purge);
+      const refreshed = await rig.stack.refresh(purge);
       expect(refreshed.outputs).toEqual(purge.outputs);
       expect(await callsSince(before)).toEqual({});
     });
 
     test("update runs the purge again only when its triggers change", async () => {
       const late = await open(0, ["late-1", "late-2"], 0);
-      const args = { instanceId: emulator!.instanceId, allNodes: true, maxSessions: 5000 };
-      const same = await stack.up(purge, { ...args, triggers: ["release-1"] });
+      const args = { instanceId: rig.emulator.instanceId, allNodes: true, maxSessions: 5000 };
+      const same = await rig.stack.up(purge, { ...args, triggers: ["release-1"] });
       expect(same.updated).toBe(false);
       expect(late.clients.every((c) => !c.isClosed())).toBe(true);
       expect(await killAlls()).toBe(1);
 
       // A preview of that change: Check and Diff say it would run, and nothing remote is called.
       const beforePreview = await counters();
-      const { diff } = await stack.preview(purge, { ...args, triggers: ["release-2"] });
+      const { diff } = await rig.stack.preview(purge, { ...args, triggers: ["release-2"] });
       expect(diff).toMatchObject({ changes: "some", replaces: [] });
       expect(await callsSince(beforePreview)).toEqual({});
       expect(late.clients.every((c) => !c.isClosed())).toBe(true);
 
-      const next = await stack.up(purge, { ...args, triggers: ["release-2"] });
+      const next = await rig.stack.up(purge, { ...args, triggers: ["release-2"] });
       expect(next.updated).toBe(true);
       expect(next.state.outputs).toMatchObject({ status: "purged", sessionsBefore: 2, sessionsAfter: 0 });
       await Promise.all(late.clients.map((c) => c.closedByServer));
@@ -327,8 +325,8 @@ describeWithRedis("SessionScan and SessionPurge through the provider host, again
     test("destroy calls nothing remote and leaves every connection open", async () => {
       const survivors = await open(1, ["after-destroy-1", "after-destroy-2"], 0);
       const before = await counters();
-      await stack.destroy(purge);
-      await stack.destroy(scan);
+      await rig.stack.destroy(purge);
+      await rig.stack.destroy(scan);
       expect(await callsSince(before)).toEqual({});
       expect(survivors.clients.every((c) => !c.isClosed())).toBe(true);
     });

@@ -10,31 +10,11 @@ import {
   SessionProvider,
   type SessionOperations,
 } from "../../src/pulumi/provider";
-import type { PurgeOptions, PurgeReport, ScanOptions, SessionSnapshot } from "../../src/core/types";
+import type { PurgeOptions, PurgeReport, ScanOptions } from "../../src/core/types";
 import { ApiError } from "../../src/api/errors";
 import { SessionAccumulator, factsOfClientInfo } from "../../src/core/aggregate";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
-
-function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnapshot {
-  return {
-    instanceId: "inst-1",
-    engine: "dcs",
-    totalSessions: 3,
-    nodes: [{ nodeId: "n1", sessions: 3 }],
-    byClientIp: { "10.0.0.1": 3 },
-    byUser: { default: 3 },
-    byDb: { "0": 3 },
-    byCommand: { get: 3 },
-    byName: { app: 3 },
-    idleBuckets: { "<1m": 3, "1m-10m": 0, "10m-1h": 0, "1h-24h": 0, ">=24h": 0 },
-    maxIdleSeconds: 5,
-    maxAgeSeconds: 50,
-    subscribers: 0,
-    topIdle: [],
-    scannedAt: "2026-11-23T10:00:00.000Z",
-    ...overrides,
-  };
-}
+import { snapshot } from "../support/snapshot";
 
 const report: PurgeReport = {
   instanceId: "inst-1",
@@ -369,7 +349,7 @@ describe("SessionProvider", () => {
     });
   });
 
-  test("a selective purge passes its match to the core and records matchedSessions", async () => {
+  test("a selective purge passes its match to the core and records matchedSessions and selectedSessions", async () => {
     const ops = recorder();
     ops.purgeSessions = async (options: PurgeOptions): Promise<PurgeReport> => {
       ops.purges.push(options);
@@ -398,8 +378,10 @@ describe("SessionProvider", () => {
       matchedSessions: 2,
       nodes: [{ nodeId: "n1", before: 9, matched: 2, after: null }],
     });
-    // The state keeps figures: the listed sessions stay in the CLI's report.
-    expect(created.outs).not.toHaveProperty("selectedSessions");
+    // A dry run shows what it would kill: the first matched sessions, as the CLI's report lists them.
+    expect(created.outs.selectedSessions).toEqual([
+      { nodeId: "n1", peer: "10.0.0.1:1", user: "u", name: "a", idle: 5, db: "0", cmd: "get" },
+    ]);
   });
 
   test("update with a guard-only change records it with the previous results, without running anything", async () => {

@@ -5,9 +5,7 @@
  * still answers PING) and records `matchedSessions`; a reordered match is no change, a new match is a change
  * that re-runs the purge on its own selection.
  */
-import { startEmulator } from "../../src/emulator/server";
-import type { Counters, EmulatorHandle } from "../../src/emulator/types";
-import { startProviderHost, type ProviderHost } from "../../src/testing/provider-host";
+import type { Counters } from "../../src/emulator/types";
 import { startRedisServers, type RedisServers } from "../../src/testing/redis";
 import {
   expectExactlyMatchedClosed,
@@ -16,48 +14,35 @@ import {
   type SelectiveClients,
 } from "../support/clients";
 import { describeWithRedis } from "../support/redis";
-import { createConsumerProject, type ConsumerProject } from "./support/consumer";
-import { Stack } from "./support/stack";
+import { useProviderHostStack } from "./support/host-stack";
 
 jest.setTimeout(60_000);
 
 describeWithRedis("a selective SessionPurge through the provider host", () => {
   let servers: RedisServers | undefined;
-  let emulator: EmulatorHandle | undefined;
-  let project: ConsumerProject | undefined;
-  let host: ProviderHost | undefined;
   let clients: SelectiveClients | undefined;
-  let stack: Stack;
 
   beforeAll(async () => {
     servers = await startRedisServers(2);
-    emulator = await startEmulator({ redis: servers.urls, redisTopology: "proxy", jobMs: 30 });
-    project = createConsumerProject();
-    host = await startProviderHost({ cwd: project.dir, env: { PATH: process.env.PATH, ...emulator.env } });
-    await host.configure({});
-    stack = new Stack(host);
   });
-
+  const rig = useProviderHostStack(() => ({ redis: servers!.urls, redisTopology: "proxy", jobMs: 30 }));
   afterAll(async () => {
-    await host?.close();
-    project?.remove();
     await clients?.closeAll();
-    await emulator?.close();
     await servers?.stop();
   });
 
-  const counters = (): Promise<Counters> => emulator!.control.counters();
+  const counters = (): Promise<Counters> => rig.emulator.control.counters();
 
   test("check, create, diff and a re-run on a new match", async () => {
-    const urn = stack.urn("SessionPurge", "idle-batch");
-    const args = { instanceId: emulator!.instanceId, allNodes: true, maxSessions: 50 };
+    const urn = rig.stack.urn("SessionPurge", "idle-batch");
+    const args = { instanceId: rig.emulator.instanceId, allNodes: true, maxSessions: 50 };
 
     // A bad match fails Check (what a preview shows), naming the entry, before anything remote.
-    await emulator!.control.resetCounters();
-    const bad = await host!.check(
+    await rig.emulator.control.resetCounters();
+    const bad = await rig.host.check(
       urn,
       {},
-      await stack.news("SessionPurge", { ...args, match: { clients: ["127.0.0.300"], dbs: [2] } }),
+      await rig.stack.news("SessionPurge", { ...args, match: { clients: ["127.0.0.300"], dbs: [2] } }),
     );
     expect(bad.failures).toEqual([
       {
@@ -68,14 +53,22 @@ describeWithRedis("a selective SessionPurge through the provider host", () => {
     expect(await counters()).toEqual({});
 
     clients = await openSelectiveClients([servers!.urls[0]!, servers!.urls[1]!]);
-    const created = await stack.create("SessionPurge", "idle-batch", { ...args, match: SELECTIVE.match });
+    const created = await rig.stack.create("SessionPurge", "idle-batch", { ...args, match: SELECTIVE.match });
     expect(created.outputs).toMatchObject({ status: "purged", matchedSessions: 3, jobIds: [] });
     const nodes = created.outputs.nodes as Array<{ nodeId: string; matched: number }>;
     expect(nodes.map((n) => [n.nodeId, n.matched])).toEqual([
-      [emulator!.nodeIds[0], 2],
-      [emulator!.nodeIds[1], 1],
+      [rig.emulator.nodeIds[0], 2],
+      [rig.emulator.nodeIds[1], 1],
     ]);
     expect(created.outputs.match).toEqual(SELECTIVE.match);
+    // The first matched sessions, each with its node, real client, user, name and idle seconds.
+    const selected = created.outputs.selectedSessions as Array<Record<string, unknown>>;
+    expect(selected.map((x) => x.name).sort()).toEqual([...SELECTIVE.matched]);
+    for (const x of selected) {
+      expect(rig.emulator.nodeIds).toContain(x.nodeId);
+      expect(x).toMatchObject({ peer: expect.stringMatching(/^127\.0\.0\.[23]:\d+$/), user: "batch" });
+      expect(x.idle).toBeGreaterThan(SELECTIVE.match.idleOverSeconds);
+    }
     await expectExactlyMatchedClosed(clients);
     const afterCreate = await counters();
     expect(afterCreate.killAllClients ?? 0).toBe(0);
@@ -90,20 +83,20 @@ describeWithRedis("a selective SessionPurge through the provider host", () => {
       dbs: [...m.dbs, ...m.dbs].reverse(),
       cmds: m.cmds.map((c) => c.toLowerCase()),
     };
-    const same = await stack.preview(created, { ...args, match: reordered });
+    const same = await rig.stack.preview(created, { ...args, match: reordered });
     expect(same.diff.changes).toBe("none");
 
     // A new match: the diff says it changes in place (no replacement), and nothing is called by the preview.
-    await emulator!.control.resetCounters();
+    await rig.emulator.control.resetCounters();
     const next = { ...args, match: { names: ["keep-me"] } };
-    const preview = await stack.preview(created, next);
+    const preview = await rig.stack.preview(created, next);
     expect(preview.diff).toMatchObject({ changes: "some", replaces: [] });
     expect(await counters()).toEqual({});
 
     // `pulumi up` re-runs the purge on the new selection: it closes keep-me and nobody else.
     const keepMe = clients.survivors.find((c) => c.setup.name === "keep-me")!;
     const others = clients.survivors.filter((c) => c !== keepMe);
-    const up = await stack.up(created, next);
+    const up = await rig.stack.up(created, next);
     expect(up.updated).toBe(true);
     expect(up.state.outputs).toMatchObject({
       status: "purged",

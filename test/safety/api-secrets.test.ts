@@ -9,10 +9,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle, FaultRule } from "../../src/emulator";
 import { assertBuilt, runProcess } from "../cli/support";
-import { SecretWitness } from "./secret-witness";
+import { SecretWitness, startWitnessedEmulator } from "./secret-witness";
 
 jest.setTimeout(300_000);
 
@@ -79,17 +78,12 @@ describe("no secret in what the programmatic API prints, throws or logs, with NO
 
   beforeAll(async () => {
     assertBuilt();
-    emulator = await startEmulator({
+    emulator = await startWitnessedEmulator(witness, {
       synthetic: { nodes: 2, sessionsPerNode: 5, reconnectFraction: 1 },
-      jobMs: 10,
       authToken: AUTH_TOKEN,
-      onCredentials: witness.observe,
+      securityToken: SECURITY_TOKEN,
+      wrongSecret: WRONG_SECRET,
     });
-    witness
-      .add("the secret key", emulator.secretKey)
-      .add("the wrong secret key", WRONG_SECRET)
-      .add("the IAM token", AUTH_TOKEN)
-      .add("the security token", SECURITY_TOKEN);
     dir = mkdtempSync(join(tmpdir(), "dcs-sessions-api-secrets-"));
     script = join(dir, "run.js");
     writeFileSync(script, SCRIPT);

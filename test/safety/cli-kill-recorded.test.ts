@@ -101,3 +101,69 @@ describe("dcs-sessions purge prints the report of a kill it cannot verify, then 
     expect((await emulator.control.counters()).killAllClients).toBe(2);
   });
 });
+
+/**
+ * The same for GeminiDB, whose close has no job: a close whose answer is lost, or a failed after snapshot,
+ * is recorded as purged-unverified on stdout with exit 1, and the close is sent once. One node is purged, so
+ * that the count of closes is the count of requests for that node.
+ */
+const GEMINI_CASES: Array<[string, FaultRule, RegExp]> = [
+  [
+    "a reset after the close request was read",
+    { route: "geminidbCloseNodeSessions", times: 1, fault: { kind: "reset", when: "after-body" } },
+    /may have reached the server/,
+  ],
+  [
+    "a reset after the close was done",
+    { route: "geminidbCloseNodeSessions", times: 1, fault: { kind: "reset", when: "after-operation" } },
+    /may have reached the server/,
+  ],
+  [
+    "a 502 after the close ran",
+    { route: "geminidbCloseNodeSessions", times: 1, fault: { kind: "status", status: 502, after: true } },
+    /HTTP 502/,
+  ],
+  [
+    "the after snapshot's list fails",
+    { route: "geminidbListSessions", calls: [2], fault: { kind: "status", status: 500 } },
+    /after snapshot failed: .*HTTP 500/,
+  ],
+];
+
+describe("dcs-sessions purge --engine geminidb prints the report of a close it cannot verify, then exits 1", () => {
+  let emulator: EmulatorHandle;
+
+  beforeAll(async () => {
+    assertBuilt();
+    emulator = await startEmulator({
+      engine: "geminidb",
+      synthetic: { nodes: NODES, sessionsPerNode: PER_NODE, reconnectFraction: 1 },
+    });
+  });
+  afterAll(() => emulator?.close());
+
+  test.each(GEMINI_CASES)(
+    "%s: JSON on stdout with the status, exit 1, one close",
+    async (_name, rule, why) => {
+      await emulator.control.setFaults([rule]);
+      await emulator.control.resetCounters();
+      const node = emulator.nodeIds[0]!;
+      const run = await runCliProcess(
+        ["purge", emulator.instanceId, "--engine", "geminidb", "--node", node, "--yes", "--output", "json"],
+        { env: emulator.env },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/purged-unverified|could not be verified|warning/i);
+      const report = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({
+        instanceId: emulator.instanceId,
+        engine: "geminidb",
+        status: "purged-unverified",
+        sessionsBefore: PER_NODE,
+        sessionsAfter: null,
+      });
+      expect(report.verificationError).toMatch(why);
+      expect((await emulator.control.counters()).geminidbCloseNodeSessions).toBe(1);
+    },
+  );
+});

@@ -5,10 +5,9 @@
  * test/safety/api-secrets.test.ts; the client's errors and logs: test/api/secrets.test.ts; the provider
  * host: test/pulumi/secrets.test.ts; Terraform: test/terraform/secrets.test.ts.)
  */
-import { startEmulator } from "../../src/emulator";
 import type { EmulatorHandle, FaultRule } from "../../src/emulator";
 import { assertBuilt, runCliProcess } from "../cli/support";
-import { SecretWitness } from "./secret-witness";
+import { SecretWitness, startWitnessedEmulator } from "./secret-witness";
 
 const AUTH_TOKEN = "iam-Token-Safety-MIIZ-77aa88bb99cc";
 const SECURITY_TOKEN = "STS-Security-Token-CliSafety-3344556677";
@@ -20,17 +19,12 @@ const witness = new SecretWitness();
 
 beforeAll(async () => {
   assertBuilt();
-  emulator = await startEmulator({
+  emulator = await startWitnessedEmulator(witness, {
     synthetic: { nodes: 2, sessionsPerNode: 5 },
-    jobMs: 10,
     authToken: AUTH_TOKEN,
-    onCredentials: witness.observe,
+    securityToken: SECURITY_TOKEN,
+    wrongSecret: WRONG_SECRET,
   });
-  witness
-    .add("the secret key", emulator.secretKey)
-    .add("the wrong secret key", WRONG_SECRET)
-    .add("the IAM token", AUTH_TOKEN)
-    .add("the security token", SECURITY_TOKEN);
 });
 afterAll(() => emulator?.close());
 

@@ -404,8 +404,10 @@ const CLI_FAULTS: FaultName[] = [
   "503",
   "reset before the request is read",
   "reset after the request is read",
+  "reset after the operation took effect",
   "502 after the operation took effect",
   "401",
+  "403",
   "malformed JSON",
   "truncated body",
   "DCS.4957",
@@ -415,6 +417,7 @@ const CLI_FAULTS: FaultName[] = [
 const CLI_READ_FAILURES: Partial<Record<FaultName, RegExp>> = {
   "500": /HTTP 500 — DCS\.5000/,
   "401": /HTTP 401 — APIGW\.0301/,
+  "403": /HTTP 403 — APIGW\.0302/,
   "DCS.4957": /HTTP 400 — DCS\.4957/,
 };
 

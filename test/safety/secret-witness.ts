@@ -4,7 +4,8 @@
  * token and IAM token of every request it received, valid or not, so the search covers the signatures the
  * client really sent, not a pattern that looks like one.
  */
-import type { SeenCredentials } from "../../src/emulator/types";
+import { startEmulator } from "../../src/emulator/server";
+import type { EmulatorHandle, SeenCredentials, SyntheticOptions } from "../../src/emulator/types";
 
 const HEX_RUN = /[0-9a-f]{64,}/gi;
 
@@ -65,4 +66,36 @@ export class SecretWitness {
     const leaks = this.leaksIn(text);
     if (leaks.length > 0) throw new Error(`${where} holds ${leaks.join(", ")}`);
   }
+}
+
+export interface WitnessedEmulatorOptions {
+  synthetic: SyntheticOptions;
+  /** The IAM token the emulator accepts (witnessed). */
+  authToken: string;
+  /** A security token the test hands a front end (witnessed; the emulator accepts any). */
+  securityToken: string;
+  /** A wrong secret key the test hands a front end (witnessed), when it has one. */
+  wrongSecret?: string;
+}
+
+/**
+ * An emulator of synthetic sessions that tells `witness` the credentials of every request, with its secret
+ * key and the test's tokens already witnessed: the start every end-to-end secrets test shares.
+ */
+export async function startWitnessedEmulator(
+  witness: SecretWitness,
+  options: WitnessedEmulatorOptions,
+): Promise<EmulatorHandle> {
+  const emulator = await startEmulator({
+    synthetic: options.synthetic,
+    jobMs: 10,
+    authToken: options.authToken,
+    onCredentials: witness.observe,
+  });
+  witness
+    .add("the secret key", emulator.secretKey)
+    .add("the wrong secret key", options.wrongSecret)
+    .add("the IAM token", options.authToken)
+    .add("the security token", options.securityToken);
+  return emulator;
 }

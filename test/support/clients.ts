@@ -64,6 +64,17 @@ async function openTestClients(url: string, setups: readonly ClientSetup[]): Pro
   });
 }
 
+export /** Resolves true when the promise settles within `ms`, false otherwise (bounded wait, no hang). */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 /** Waits until every given client was closed by the server, or fails naming those still open. */
 export async function allClosedByServer(clients: TestClient[], timeoutMs = 10_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -230,6 +230,90 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(await dcs.control.counters()).toEqual({});
     });
 
+    test("a dry run stays one until dry_run is off; a refused kill is an error naming operation, status and code; an unverified kill is kept with a warning; refresh and destroy call nothing", async () => {
+      const a = await openClients(servers.urls[1]!, [{ name: "dry-1" }, { name: "dry-2" }]);
+      opened.push(a);
+      const hcl = (dryRun: boolean) =>
+        [
+          requiredProviders(),
+          providerBlock(dcs),
+          'resource "dcssessions_purge" "careful" {',
+          `  instance_id  = "${dcs.instanceId}"`,
+          "  all_nodes    = true",
+          `  dry_run      = ${dryRun}`,
+          "  max_sessions = 1000",
+          "  triggers     = { run = var.run }",
+          "}",
+        ].join("\n");
+      const env = envOf(dcs);
+      const dir = ws.stack("dry-run", hcl(true));
+      const attributes = () =>
+        JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources[0].instances[0].attributes;
+      await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      await dcs.control.resetCounters();
+
+      // A dry run counts and kills nothing; with the same configuration it stays what it is.
+      await ws.ok(dir, APPLY, env);
+      expect(attributes()).toMatchObject({ status: "dry-run", purged_at: expect.any(String), job_ids: [] });
+      expect(attributes().sessions_before).toBeGreaterThanOrEqual(2);
+      expect(killsIn(await dcs.control.counters())).toBe(0);
+      expect(await ws.plannedActions(dir, env)).toEqual({});
+
+      // Turning dry_run off is another purge: the plan says replace (and still kills nothing).
+      ws.stack("dry-run", hcl(false));
+      const plan = await ws.ok(dir, PLAN, env);
+      expect(plan.stdout).toMatch(/dry_run.*# forces replacement/);
+      expect(killsIn(await dcs.control.counters())).toBe(0);
+
+      // The service refuses the kill: an error diagnostic whose summary and detail name what failed.
+      await dcs.control.setFaults([
+        { route: "killAllClients", fault: { kind: "status", status: 403, errorCode: "DCS.4403" } },
+      ]);
+      const refused = await ws.terraform(dir, APPLY, env);
+      await dcs.control.clearFaults();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /Error: dcssessions_purge failed: killAllClients answered 403 DCS\.4403/,
+      );
+      for (const fact of ["operation: killAllClients", "HTTP status: 403", "error code: DCS.4403"]) {
+        expect(refused.stderr).toContain(fact);
+      }
+      expect(a.clients.every((c) => !c.isClosed())).toBe(true);
+
+      // The kill runs but its answer is lost: recorded as purged-unverified, with a warning, and not re-sent.
+      await dcs.control.resetCounters();
+      await dcs.control.setFaults([
+        { route: "killAllClients", times: 1, fault: { kind: "status", status: 502, after: true } },
+      ]);
+      const unverified = await ws.ok(dir, APPLY, env);
+      expect(unverified.stdout + unverified.stderr).toMatch(/Warning: Purge sent, but not verified/);
+      expect(attributes()).toMatchObject({
+        status: "purged-unverified",
+        sessions_after: null,
+        dry_run: false,
+      });
+      expect(attributes().verification_error).toMatch(/502/);
+      await Promise.all(a.clients.map((c) => c.closedByServer));
+      expect(killsIn(await dcs.control.counters())).toBe(1);
+      expect(await ws.plannedActions(dir, env)).toEqual({});
+
+      // A refresh (and a refresh-only apply) leaves the recorded purge as it was and calls nothing.
+      const recorded = attributes();
+      const b = await openClients(servers.urls[1]!, [{ name: "later-1" }]);
+      opened.push(b);
+      await dcs.control.resetCounters();
+      await ws.ok(dir, ["apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"], env);
+      await ws.ok(dir, ["refresh", "-input=false", "-no-color"], env);
+      expect(await dcs.control.counters()).toEqual({});
+      expect(attributes()).toEqual(recorded);
+      expect(b.clients[0]!.isClosed()).toBe(false);
+
+      // Destroy forgets the purge without a single call: it does not need the API.
+      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
+      expect(await dcs.control.counters()).toEqual({});
+      expect(JSON.parse(readFileSync(join(dir, "terraform.tfstate"), "utf8")).resources).toEqual([]);
+    });
+
     test("bad attributes are rejected by validate, on the attribute's path, before any remote call", async () => {
       const dir = ws.stack(
         "invalid",
@@ -309,6 +393,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           'output "matched" { value = dcssessions_purge.idle_batch.matched_sessions }',
           'output "nodes" { value = dcssessions_purge.idle_batch.nodes }',
           'output "status" { value = dcssessions_purge.idle_batch.status }',
+          'output "selected" { value = dcssessions_purge.idle_batch.selected_sessions }',
         ].join("\n");
       const m = SELECTIVE.match;
       const dir = ws.stack("selective", hcl(m));
@@ -336,6 +421,21 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           [node0, 2],
           [node1, 1],
         ]);
+        // What was selected, session by session: node, real client, user, name, idle seconds, db, command.
+        const selected = outputs.selected!.value as Array<Record<string, unknown>>;
+        expect(selected.map((x) => x.name).sort()).toEqual([...SELECTIVE.matched]);
+        for (const x of selected) {
+          expect(x).toEqual({
+            node_id: expect.stringMatching(new RegExp(`^(${node0}|${node1})$`)),
+            peer: expect.stringMatching(/^127\.0\.0\.[23]:\d+$/),
+            user: "batch",
+            name: x.name,
+            idle: expect.any(Number),
+            db: "2",
+            cmd: "get",
+          });
+          expect(x.idle).toBeGreaterThan(m.idleOverSeconds);
+        }
         // Applied, the purge is done: the next plan proposes nothing. The same selection written in another
         // order is recorded in place (Terraform lists keep their order) and calls nothing; another selection
         // is another purge (a replacement).
@@ -357,7 +457,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       }
     });
 
-    test("GeminiDB: plan sends no kill, apply closes the node's sessions once, a second plan is a no-op, destroy sends nothing", async () => {
+    test("GeminiDB: a refused scan is an error naming operation, status and DBS code; plan sends no kill, apply closes the node's sessions once, a second plan and apply are no-ops, a trigger replaces and closes them again, destroy sends nothing", async () => {
       const g = await openClients(servers.urls[2]!, [{ name: "gem-1" }, { name: "gem-2" }]);
       opened.push(g);
       const dir = ws.stack(
@@ -373,6 +473,7 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
           `  instance_id = "${gemini.instanceId}"`,
           '  engine      = "geminidb"',
           "  all_nodes   = true",
+          "  triggers    = { run = var.run }",
           "}",
           'output "total" { value = data.dcssessions_scan.now.total_sessions }',
           'output "by_name" { value = data.dcssessions_scan.now.by_name }',
@@ -382,6 +483,23 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       );
       const env = envOf(gemini);
       await ws.ok(dir, ["init", "-input=false", "-no-color"], env);
+      await ws.ok(dir, ["validate", "-no-color"], env);
+
+      // The service refuses the scan with its own error body: the diagnostic names operation, status, code.
+      const refusal = { kind: "status", status: 400, errorCode: "DBS.200001" } as const;
+      await gemini.control.setFaults([
+        { route: "geminidbListSessions", fault: refusal },
+        { route: "geminidbListNodeSessions", fault: refusal },
+      ]);
+      const refused = await ws.terraform(dir, PLAN, env);
+      await gemini.control.clearFaults();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /Error: dcssessions_scan failed: geminidbList(Node)?Sessions answered 400 DBS\.200001/,
+      );
+      expect(refused.stderr).toMatch(/operation: geminidbList(Node)?Sessions/);
+      expect(refused.stderr).toContain("HTTP status: 400");
+      expect(refused.stderr).toContain("error code: DBS.200001");
       await gemini.control.resetCounters();
       await ws.ok(dir, PLAN, env);
       expect(killsIn(await gemini.control.counters())).toBe(0);
@@ -395,8 +513,23 @@ describeWithTerraform("the dcssessions provider under terraform", () => {
       expect(outputs.by_name!.value).toMatchObject({ "gem-1": 1, "gem-2": 1 });
       expect(outputs.before!.value).toBeGreaterThanOrEqual(2);
       expect(await ws.plannedActions(dir, env)).toEqual({});
-      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
+      await ws.ok(dir, APPLY, env);
       expect(killsIn(await gemini.control.counters())).toBe(kills);
+
+      // A changed trigger replaces the purge: it closes the node's sessions once more.
+      const again = await openClients(servers.urls[2]!, [{ name: "gem-3" }]);
+      opened.push(again);
+      const rerun = { ...env, TF_VAR_run: "2" };
+      expect(await ws.plannedActions(dir, rerun)).toEqual({ "dcssessions_purge.all": "replace" });
+      expect(killsIn(await gemini.control.counters())).toBe(kills);
+      await ws.ok(dir, APPLY, rerun);
+      await again.clients[0]!.closedByServer;
+      const rerunKills = killsIn(await gemini.control.counters());
+      expect(rerunKills).toBe(2 * kills);
+      expect(await gemini.control.counters()).toMatchObject({ geminidbCloseNodeSessions: rerunKills });
+
+      await ws.ok(dir, ["destroy", "-auto-approve", "-input=false", "-no-color"], rerun);
+      expect(killsIn(await gemini.control.counters())).toBe(rerunKills);
       for (const text of [readFileSync(join(dir, "terraform.tfstate"), "utf8"), ws.printed]) {
         expect(text).not.toContain(gemini.secretKey);
       }

@@ -30,6 +30,9 @@ function recorder() {
     sessionsAfter: 7,
     matchedSessions: 2,
     nodes: [{ nodeId: "n1", before: 9, matched: 2, after: 7 }],
+    selectedSessions: [
+      { nodeId: "n1", peer: "[::1]:5000", user: "(none)", name: "old", idle: 31, db: "0", cmd: "get" },
+    ],
     jobIds: [],
     purgedAt: "2026-12-05T18:00:00.000Z",
   };
@@ -103,7 +106,7 @@ describe("dcssessions_purge match", () => {
     expect(replacementPaths({ ...purgeConfig(null), status: "purged" }, same)).toEqual([["match"]]);
   });
 
-  test("apply passes the selection to the core in its own names and records matched_sessions", async () => {
+  test("apply passes the selection to the core in its own names and records matched_sessions and selected_sessions", async () => {
     const { purges, operations } = recorder();
     const resource = createProvider({ operations, env: {} }).resources.dcssessions_purge!;
     const planned = purgeConfig(
@@ -124,6 +127,9 @@ describe("dcssessions_purge match", () => {
       status: "purged",
       matched_sessions: 2,
       nodes: [{ node_id: "n1", before: 9, matched: 2, after: 7 }],
+      selected_sessions: [
+        { node_id: "n1", peer: "[::1]:5000", user: "(none)", name: "old", idle: 31, db: "0", cmd: "get" },
+      ],
     });
   });
 });

@@ -5,27 +5,7 @@
 import type { PurgeReport, SessionSnapshot } from "../../src/core/types";
 import { createProvider } from "../../src/terraform/provider";
 import type { ObjectValue } from "../../src/terraform/protocol/values";
-
-function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnapshot {
-  return {
-    instanceId: "inst-1",
-    engine: "dcs",
-    totalSessions: 3,
-    nodes: [{ nodeId: "n1", sessions: 3 }],
-    byClientIp: { "10.0.0.1": 3 },
-    byUser: { default: 3 },
-    byDb: { "0": 3 },
-    byCommand: { get: 3 },
-    byName: { app: 3 },
-    idleBuckets: { "<1m": 3, "1m-10m": 0, "10m-1h": 0, "1h-24h": 0, ">=24h": 0 },
-    maxIdleSeconds: 5,
-    maxAgeSeconds: 50,
-    subscribers: 0,
-    topIdle: [],
-    scannedAt: "2026-11-23T10:00:00.000Z",
-    ...overrides,
-  };
-}
+import { snapshot } from "../support/snapshot";
 
 /** A config with every attribute of the schema, null unless given (as Terraform sends it). */
 function configOf(attributes: Record<string, unknown>, given: Record<string, unknown>): ObjectValue {

@@ -8,9 +8,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startEmulator, type EmulatorHandle } from "../../src/emulator";
+import type { EmulatorHandle } from "../../src/emulator";
 import { assertBuilt } from "../cli/support";
-import { SecretWitness } from "../safety/secret-witness";
+import { SecretWitness, startWitnessedEmulator } from "../safety/secret-witness";
 import { describeWithTerraform, killsIn, requiredProviders, TerraformWorkspace } from "./support";
 
 jest.setTimeout(600_000);
@@ -29,16 +29,11 @@ describeWithTerraform("no secret in Terraform's state or output, TRACE log and f
 
   beforeAll(async () => {
     assertBuilt();
-    emulator = await startEmulator({
+    emulator = await startWitnessedEmulator(witness, {
       synthetic: { nodes: 2, sessionsPerNode: 5, reconnectFraction: 1 },
-      jobMs: 10,
       authToken: AUTH_TOKEN,
-      onCredentials: witness.observe,
+      securityToken: SECURITY_TOKEN,
     });
-    witness
-      .add("the secret key", emulator.secretKey)
-      .add("the security token", SECURITY_TOKEN)
-      .add("the IAM token", AUTH_TOKEN);
     ws = await TerraformWorkspace.create();
   });
   afterAll(async () => {

@@ -59,6 +59,21 @@ export function requiredProviders(): string {
   ].join("\n");
 }
 
+/** Processes alive whose environment holds `marker` (what a run started, found again through /proc). */
+export function processesMarkedWith(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker)) {
+        found.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ")}`);
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
 export class TerraformWorkspace {
   readonly root: string;
   readonly mirror: string;
@@ -159,17 +174,7 @@ export class TerraformWorkspace {
 
   /** Processes still alive that a Terraform run of this workspace started (the provider included). */
   leftoverProcesses(): string[] {
-    const found: string[] = [];
-    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-      try {
-        if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(this.marker)) {
-          found.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ")}`);
-        }
-      } catch {
-        // gone meanwhile, or not ours to read
-      }
-    }
-    return found;
+    return processesMarkedWith(this.marker);
   }
 
   /** Socket directories the provider left behind. */

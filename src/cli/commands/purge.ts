@@ -1,7 +1,7 @@
 /**
  * `dcs-sessions purge <instance> (--node <id>… | --all-nodes)`: kill the sessions, behind the guards of
  * DESIGN §4, asking a person at a terminal first. Without an instance argument the inputs come from the
- * `DCS_SESSIONS_*` environment (see purge-env.ts), which is how the CDKTF construct runs it.
+ * `DCS_SESSIONS_*` environment (see purge-env.ts), for pipelines that pass their inputs as variables.
  */
 import { createInterface } from "node:readline";
 import type { Command } from "commander";

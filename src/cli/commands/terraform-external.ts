@@ -1,4 +1,7 @@
-/** `dcs-sessions terraform-external scan`: the program of the CDKTF SessionScan's `data "external"`. */
+/**
+ * `dcs-sessions terraform-external scan`: a scan as the program of an HCL `data "external"`, kept for runners
+ * that cannot install the dcssessions provider (the CDKTF constructs use the provider, not this).
+ */
 import type { Command } from "commander";
 import { scanSessions } from "../../core/scan";
 import type { CliContext } from "../context";
@@ -29,7 +32,7 @@ function wrapWords(title: string, words: readonly string[]): string[] {
 export function registerTerraformExternal(program: Command, ctx: CliContext): void {
   const group = program
     .command("terraform-external")
-    .description("programs for Terraform's external data source (used by the CDKTF constructs)")
+    .description("programs for Terraform's external data source (HCL without the dcssessions provider)")
     .addHelpText(
       "after",
       `\nExample:\n  $ echo '{"instance_id":"2f9c1e4a-instance"}' | dcs-sessions terraform-external scan`,

@@ -3,28 +3,13 @@
  * and `node_modules/@pulumi` (its Pulumi SDK). The provider host runs there and resolves the serialized
  * providers' `require("dcs-sessions/pulumi")` from it, through the package's `exports` map into dist/.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-  readdirSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createLinkedProject, type LinkedProject } from "../../support/linked-project";
 
 export const CHECKOUT = resolve(__dirname, "../../..");
 
-export interface ConsumerProject {
-  /** The project folder (its real path). */
-  dir: string;
-  remove(): void;
-}
+export type ConsumerProject = LinkedProject;
 
 /** Fails early, with the command to run, when dist/ is missing or older than the Pulumi sources. */
 function assertBuilt(): void {
@@ -39,26 +24,9 @@ function assertBuilt(): void {
 
 export function createConsumerProject(): ConsumerProject {
   assertBuilt();
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), "dcs-sessions-consumer-")));
-  const modules = join(dir, "node_modules");
-  mkdirSync(modules);
-  writeFileSync(
-    join(dir, "package.json"),
-    JSON.stringify({
-      name: "consumer",
-      private: true,
-      dependencies: { "@pulumi/pulumi": "*", "dcs-sessions": "*" },
-    }),
+  return createLinkedProject(
+    "dcs-sessions-consumer-",
+    { name: "consumer", private: true, dependencies: { "@pulumi/pulumi": "*", "dcs-sessions": "*" } },
+    ["dcs-sessions", "@pulumi"],
   );
-  const links = [join(modules, "dcs-sessions"), join(modules, "@pulumi")];
-  symlinkSync(CHECKOUT, links[0]!, "dir");
-  symlinkSync(join(CHECKOUT, "node_modules/@pulumi"), links[1]!, "dir");
-  return {
-    dir,
-    remove: () => {
-      // Unlink first: removal must never walk into the checkout through a link.
-      for (const link of links) if (existsSync(link)) unlinkSync(link);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
