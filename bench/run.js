@@ -169,10 +169,15 @@ async function scenario(nodes) {
       listNaiveMs: median(listing.naive.map((r) => r.ms)),
       dcsOverFloor: ratio(dcsList, listing.floor),
       listNaiveOverDcs: ratio(listing.naive, dcsList),
-      cpuUsPerSession: median(dcsList.map((r) => r.cpuUs / sessions)),
-      snapshotCpuUsPerSession: median(snapshot.dcs.map((r) => r.cpuUs / sessions)),
-      naiveCpuUsPerSession: median(listing.naive.map((r) => r.cpuUs / sessions)),
-      floorCpuUsPerSession: median(listing.floor.map((r) => r.cpuUs / sessions)),
+      // The scan's own CPU (what the target is about); the run and the whole process beside it.
+      cpuUsPerSession: median(dcsList.map((r) => r.scanCpuUs / sessions)),
+      runCpuUsPerSession: median(dcsList.map((r) => r.cpuUs / sessions)),
+      processCpuUsPerSession: median(dcsList.map((r) => r.processCpuUs / sessions)),
+      snapshotCpuUsPerSession: median(snapshot.dcs.map((r) => r.scanCpuUs / sessions)),
+      naiveCpuUsPerSession: median(listing.naive.map((r) => r.scanCpuUs / sessions)),
+      naiveProcessCpuUsPerSession: median(listing.naive.map((r) => r.processCpuUs / sessions)),
+      floorCpuUsPerSession: median(listing.floor.map((r) => r.scanCpuUs / sessions)),
+      floorProcessCpuUsPerSession: median(listing.floor.map((r) => r.processCpuUs / sessions)),
       rssBytes: median(dcsList.map((r) => r.maxRssBytes)),
       naiveRssBytes: median(listing.naive.map((r) => r.maxRssBytes)),
       outputBytes: median(dcsList.map((r) => r.outputBytes)),
@@ -273,7 +278,8 @@ function printTable(results) {
     "list dcs",
     "list naive",
     "dcs/floor",
-    "CPU µs/session",
+    "scan CPU µs/session",
+    "process CPU µs/session",
     "peak RSS",
     "output B",
     "stored B",
@@ -293,6 +299,7 @@ function printTable(results) {
         `${num(r.listNaiveMs)} ms`,
         num(r.dcsOverFloor, 2),
         num(r.cpuUsPerSession, 2),
+        num(r.processCpuUsPerSession, 2),
         `${mb(r.rssBytes)} MB`,
         r.outputBytes,
         r.storedBytes,
@@ -327,7 +334,12 @@ function printVerdicts(results, providerBytes) {
   }
   const cpuWorst = Math.max(...results.map((r) => r.cpuUsPerSession));
   const cpuEach = results.map((r) => `${r.nodes} nodes ${r.cpuUsPerSession.toFixed(2)}`).join(", ");
-  lines.push(verdict(cpuWorst <= TARGETS.cpuUsPerSession, `client CPU ≤ 2 µs/session: ${cpuEach} µs`));
+  lines.push(
+    verdict(
+      cpuWorst <= TARGETS.cpuUsPerSession,
+      `client CPU ≤ 2 µs/session (the scan's own, listing): ${cpuEach} µs`,
+    ),
+  );
   const big = by(100);
   const mid = by(16);
   if (big)
@@ -382,8 +394,10 @@ async function main() {
     console.log(
       `  ${nodes} nodes: snapshot dcs ${num(r.snapshotDcsMs)} ms, naive ${num(r.snapshotNaiveMs)} ms (load ${r.loadSnapshot}); ` +
         `listing floor ${num(r.floorMs)} / dcs ${num(r.listDcsMs)} / naive ${num(r.listNaiveMs)} ms; ` +
-        `CPU µs/session dcs ${num(r.cpuUsPerSession, 2)} (snapshot ${num(r.snapshotCpuUsPerSession, 2)}), ` +
-        `floor ${num(r.floorCpuUsPerSession, 2)}, naive ${num(r.naiveCpuUsPerSession, 2)}; ` +
+        `CPU µs/session, scan (process): dcs ${num(r.cpuUsPerSession, 2)} (${num(r.processCpuUsPerSession, 2)}; ` +
+        `run ${num(r.runCpuUsPerSession, 2)}; snapshot scan ${num(r.snapshotCpuUsPerSession, 2)}), ` +
+        `floor ${num(r.floorCpuUsPerSession, 2)} (${num(r.floorProcessCpuUsPerSession, 2)}), ` +
+        `naive ${num(r.naiveCpuUsPerSession, 2)} (${num(r.naiveProcessCpuUsPerSession, 2)}); ` +
         `RSS dcs ${mb(r.rssBytes)} MB, naive ${mb(r.naiveRssBytes)} MB (load ${r.loadListing})`,
     );
   }

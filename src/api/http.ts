@@ -261,7 +261,8 @@ export function signedHeaders(
     return { headers, extraSecrets: [] };
   }
   const signed = signRequest(
-    { method: call.method, url: call.url.toString(), headers: { ...headers }, body: call.body },
+    // The URL object itself: the signer reads its path and query without parsing the text again.
+    { method: call.method, url: call.url, headers: { ...headers }, body: call.body },
     credentials,
     settings.now(),
   );

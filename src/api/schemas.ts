@@ -120,9 +120,20 @@ export type ListClientsResponse = z.infer<typeof ListClientsResponseSchema>;
  */
 export const ListClientsEnvelopeSchema = z.looseObject({
   time: looseString,
-  clients: z.preprocess((v) => (v === null ? [] : v), z.array(z.unknown())),
+  clients: z.preprocess((v) => (v === null ? [] : v), anyArray()),
   count: looseInt,
 });
+
+/**
+ * An array, taken as it is: `z.array(z.unknown())` would visit and copy each of a page's 1,000 clients only to
+ * accept them all. The message is the one `z.array` gives.
+ */
+function anyArray() {
+  return z.custom<unknown[]>((v) => Array.isArray(v), {
+    error: (issue) =>
+      `Invalid input: expected array, received ${issue.input === null ? "null" : typeof issue.input}`,
+  });
+}
 
 /** `{job_id}`: the id is always a string to us, whatever the wire sent. */
 export const JobIdResponseSchema = z.looseObject({

@@ -115,8 +115,12 @@ export function canonicalHeaders(headers: Record<string, string>): CanonicalHead
   };
 }
 
+/** Hex SHA-256 of no bytes: every GET signs it, so it is computed once. */
+const EMPTY_PAYLOAD_HASH = createHash("sha256").digest("hex");
+
 /** Hex SHA-256 of the body bytes (a string is hashed as UTF-8). */
 export function payloadHash(body: string | Uint8Array): string {
+  if (body.length === 0) return EMPTY_PAYLOAD_HASH;
   return createHash("sha256").update(body).digest("hex");
 }
 

@@ -175,13 +175,19 @@ export function idleBucketOf(idleSeconds: number): IdleBucket {
   return ">=24h";
 }
 
+/** A count held in a map and changed in place. */
+interface Tally {
+  n: number;
+}
+
 /**
  * Counts per key with a bound on the keys held. Exact while the distinct keys stay under `maxKeys`; past it,
  * the smaller half of the keys is folded into a remainder so memory stays bounded, and a folded key that
  * comes back starts again from zero (its count is then a lower bound). The grand total stays exact.
  */
 export class BoundedCounter {
-  private counts = new Map<string, number>();
+  /** Each count is a box changed in place: counting a key seen before is one lookup, not a get and a set. */
+  private counts = new Map<string, Tally>();
   private folded = 0;
   private total = 0;
   /** True once any key was folded away: the listed counts are then lower bounds. */
@@ -191,13 +197,13 @@ export class BoundedCounter {
 
   add(key: string, n = 1): void {
     this.total += n;
-    const current = this.counts.get(key);
-    if (current !== undefined) {
-      this.counts.set(key, current + n);
+    const tally = this.counts.get(key);
+    if (tally !== undefined) {
+      tally.n += n;
       return;
     }
     if (this.counts.size >= this.maxKeys) this.fold();
-    this.counts.set(key, n);
+    this.counts.set(key, { n });
   }
 
   /** How many keys are held now (≤ maxKeys). */
@@ -207,9 +213,9 @@ export class BoundedCounter {
 
   /** Drops the keys at or below the median count (at least half of them), keeping their sum in `folded`. */
   private fold(): void {
-    const sorted = [...this.counts.values()].sort((a, b) => a - b);
+    const sorted = [...this.counts.values()].map((t) => t.n).sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    for (const [key, n] of this.counts) {
+    for (const [key, { n }] of this.counts) {
       if (n <= median) {
         this.folded += n;
         this.counts.delete(key);
@@ -223,7 +229,8 @@ export class BoundedCounter {
    * key named `other` is never listed apart: it is part of `other`.
    */
   top(limit: number = MAP_CAP): Record<string, number> {
-    const entries = [...this.counts].filter(([key]) => key !== OTHER_KEY);
+    const entries: [string, number][] = [];
+    for (const [key, { n }] of this.counts) if (key !== OTHER_KEY) entries.push([key, n]);
     entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const out: Record<string, number> = {};
     let listed = 0;
@@ -353,7 +360,9 @@ type MapName = (typeof MAP_NAMES)[number];
 /** Feed sessions with `add`; read the figures with `result`. Memory is bounded by the options, not the feed. */
 export class SessionAccumulator {
   private total = 0;
-  private readonly perNode = new Map<string, number>();
+  private readonly perNode = new Map<string, Tally>();
+  /** The node of the last `add` and its tally: sessions come a node's page at a time, so it rarely changes. */
+  private lastNode: { nodeId: string; tally: Tally } | undefined;
   private readonly maps: Record<MapName, BoundedCounter>;
   private readonly idle = Object.fromEntries(IDLE_BUCKETS.map((b) => [b, 0])) as Record<IdleBucket, number>;
   private maxIdle = 0;
@@ -381,12 +390,14 @@ export class SessionAccumulator {
 
   /** Registers a node so that it is listed (with 0) even when it has no session. */
   addNode(nodeId: string): void {
-    if (!this.perNode.has(nodeId)) this.perNode.set(nodeId, 0);
+    this.tallyOf(nodeId);
   }
 
   add(nodeId: string, f: SessionFacts): void {
     this.total++;
-    this.perNode.set(nodeId, (this.perNode.get(nodeId) ?? 0) + 1);
+    const last = this.lastNode;
+    if (last !== undefined && last.nodeId === nodeId) last.tally.n++;
+    else this.tallyOf(nodeId).n++;
     this.maps.byClientIp.add(clientIpOf(f.addr));
     this.maps.byUser.add(f.user);
     this.maps.byDb.add(f.db);
@@ -399,6 +410,17 @@ export class SessionAccumulator {
     this.topIdle.offer(nodeId, f);
   }
 
+  /** A node's tally, registered (with 0) when first seen, remembered as the last node added to. */
+  private tallyOf(nodeId: string): Tally {
+    let tally = this.perNode.get(nodeId);
+    if (tally === undefined) {
+      tally = { n: 0 };
+      this.perNode.set(nodeId, tally);
+    }
+    this.lastNode = { nodeId, tally };
+    return tally;
+  }
+
   /** The largest number of keys any map holds now (for tests of the memory bound). */
   get trackedKeys(): number {
     return Math.max(...MAP_NAMES.map((m) => this.maps[m].trackedKeys));
@@ -406,7 +428,7 @@ export class SessionAccumulator {
 
   /** Sessions counted so far on one node. */
   sessionsOf(nodeId: string): number {
-    return this.perNode.get(nodeId) ?? 0;
+    return this.perNode.get(nodeId)?.n ?? 0;
   }
 
   get totalSessions(): number {
@@ -416,7 +438,7 @@ export class SessionAccumulator {
   result(): SessionAggregate {
     return {
       totalSessions: this.total,
-      perNode: Object.fromEntries(this.perNode),
+      perNode: Object.fromEntries([...this.perNode].map(([nodeId, { n }]) => [nodeId, n])),
       byClientIp: this.maps.byClientIp.top(this.mapCap),
       byUser: this.maps.byUser.top(this.mapCap),
       byDb: this.maps.byDb.top(this.mapCap),

@@ -6,6 +6,7 @@ import {
   JobIdResponseSchema,
   JobResponseSchema,
   KillAllBodySchema,
+  ListClientsEnvelopeSchema,
   ListClientsQuerySchema,
   ListClientsResponseSchema,
   ListNodesResponseSchema,
@@ -125,6 +126,26 @@ describe("liberal parsing of responses", () => {
     const c = ClientInfoSchema.parse({ id: 5, age: "376", idle: " 42 ", db: 3, fd: 16, omem: "0" });
     expect(c).toMatchObject({ id: "5", age: 376, idle: 42, db: "3", fd: "16", omem: 0 });
     expect(ListClientsResponseSchema.parse({ time: "t", clients: [], count: "5500" }).count).toBe(5500);
+  });
+
+  test("a list page's envelope keeps its clients as sent, null as none, and refuses clients that are no array", () => {
+    const clients = [{ addr: "10.0.0.1:5000", idle: "7" }, 42];
+    expect(ListClientsEnvelopeSchema.parse({ time: "t", clients, count: "2" })).toEqual({
+      time: "t",
+      clients,
+      count: 2,
+    });
+    expect(ListClientsEnvelopeSchema.parse({ clients: null }).clients).toEqual([]);
+    for (const [clients, received] of [
+      [{}, "object"],
+      ["[]", "string"],
+      [undefined, "undefined"],
+    ] as const) {
+      const result = ListClientsEnvelopeSchema.safeParse({ time: "t", clients });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.path).toEqual(["clients"]);
+      expect(result.error?.issues[0]?.message).toBe(`Invalid input: expected array, received ${received}`);
+    }
   });
 
   test("empty strings and nulls are absent, not zero", () => {

@@ -25,7 +25,8 @@ function wireClient(i: number): Record<string, unknown> {
     id: i % 3 === 0 ? i : String(i),
     addr: i % 3 === 0 ? `192.168.0.${i % 5}:${6000 + (i % 900)}` : `${ip}:${40000 + (i % 20000)}`,
     fd: i % 2 === 0 ? String(8 + i) : 8 + i,
-    name: ["", "app", "worker-7", null][i % 4],
+    // A name beyond ASCII: the bytes on the wire are UTF-8, and the scan must decode them as such.
+    name: ["", "app", "worker-7", null, "café-東京"][i % 5],
     cmd: ["get", "set", "subscribe", "psubscribe", "ping"][i % 5],
     age: i % 4 === 0 ? String(100 + i) : 100 + i,
     idle: i % 5 === 0 ? ` ${(i * 37) % 100_000} ` : (i * 37) % 100_000,
@@ -155,6 +156,8 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
     }
     // The quirks did reach the counts: numbers sent as strings and strings sent as numbers.
     expect(snapshot.byUser["7"]).toBeGreaterThan(0);
+    expect(snapshot.byName["café-東京"]).toBe(reference.byName["café-東京"]);
+    expect(snapshot.byName["café-東京"]).toBeGreaterThan(0);
     expect(snapshot.subscribers).toBeGreaterThan(0);
     expect(snapshot.maxIdleSeconds).toBeGreaterThan(0);
   });
