@@ -149,11 +149,6 @@ export type KnownJobStatus = (typeof JOB_STATUSES)[number];
  */
 export type JobStatus = KnownJobStatus | (string & {});
 
-/** Whether a status is one of the documented four. */
-export function isKnownJobStatus(status: string): status is KnownJobStatus {
-  return (JOB_STATUSES as ReadonlyArray<string>).includes(status);
-}
-
 export const JobResponseSchema = z.looseObject({
   job_id: looseString,
   job_type: looseString,
