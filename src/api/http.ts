@@ -107,10 +107,14 @@ export function buildQuery(query: ApiRequest["query"]): string {
     .join("&");
 }
 
+/** The first value of a header that may repeat. */
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export function requestIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
   for (const name of REQUEST_ID_HEADERS) {
-    const value = headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
+    const first = firstHeader(headers[name]);
     if (first) return first;
   }
   return undefined;
@@ -336,11 +340,6 @@ type AttemptResult =
   | { kind: "done"; response: ApiResponse }
   | { kind: "failed"; outcome: AttemptOutcome; failure: (attempts: number, hint?: string) => Error };
 
-/** The first value of a header that may repeat. */
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Where a call went, as errors and logs name it. */
 function whereOf(call: PreparedCall) {
   return { operation: call.operation, method: call.method, path: call.path };
@@ -380,13 +379,12 @@ export function judgeAnswer(
     };
   }
   const { errorCode, errorMsg } = readErrorBody(answer.text);
-  const retryAfter = answer.headers["retry-after"];
   return {
     kind: "failed",
     outcome: {
       kind: "response",
       status,
-      retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
+      retryAfterMs: parseRetryAfter(firstHeader(answer.headers["retry-after"]), Date.now()),
     },
     failure: (attempts) =>
       new ApiError({
