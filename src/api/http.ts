@@ -281,7 +281,7 @@ export function signedHeaders(
 
 /** A scrubber for one attempt: the client's secrets and this attempt's signature, masked. */
 function scrubberFor(secrets: ReadonlyArray<string | undefined>): Scrub {
-  return (text) => (text === undefined ? undefined : maskSignatures(redact(text, [...secrets])));
+  return (text) => (text === undefined ? undefined : maskSignatures(redact(text, secrets)));
 }
 
 type Scrub = (text: string | undefined) => string | undefined;
