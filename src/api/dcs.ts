@@ -183,24 +183,36 @@ function waitSettings(options: WaitForJobOptions): WaitSettings {
 // ---------------------------------------------------------------------------------------------------------
 
 /** Sends one validated list request. */
+function sendList(
+  transport: Transport,
+  instanceId: string,
+  query: ListQuery,
+  options?: CallOptions,
+): Promise<ApiResponse> {
+  return transport.send({ operation: "listClients", params: { instance_id: instanceId }, query, options });
+}
+
+/** A decoded list body as a page: without a `count`, the sessions up to the end of this page. */
+function pageOf<C>(
+  body: { time?: string; count?: number; clients: C[] },
+  query: ListQuery,
+): { time: string; count: number; clients: C[] } {
+  return {
+    time: body.time ?? "",
+    clients: body.clients,
+    count: body.count ?? (query.offset ?? 0) + body.clients.length,
+  };
+}
+
+/** Sends one validated list request and decodes the whole page. */
 async function fetchPage(
   transport: Transport,
   instanceId: string,
   query: ListQuery,
   options?: CallOptions,
 ): Promise<ClientPage> {
-  const res = await transport.send({
-    operation: "listClients",
-    params: { instance_id: instanceId },
-    query,
-    options,
-  });
-  const body = decodeResponse(ListClientsResponseSchema, res);
-  return {
-    time: body.time ?? "",
-    clients: body.clients,
-    count: body.count ?? (query.offset ?? 0) + body.clients.length,
-  };
+  const res = await sendList(transport, instanceId, query, options);
+  return pageOf(decodeResponse(ListClientsResponseSchema, res), query);
 }
 
 /** A list page, however its clients are decoded. */
@@ -267,17 +279,9 @@ async function fetchWirePage(
   query: ListQuery,
   options?: CallOptions,
 ): Promise<WireClientPage> {
-  const res = await transport.send({
-    operation: "listClients",
-    params: { instance_id: instanceId },
-    query,
-    options,
-  });
-  const body = decodeResponse(ListClientsEnvelopeSchema, res);
+  const res = await sendList(transport, instanceId, query, options);
   return {
-    time: body.time ?? "",
-    clients: body.clients,
-    count: body.count ?? (query.offset ?? 0) + body.clients.length,
+    ...pageOf(decodeResponse(ListClientsEnvelopeSchema, res), query),
     reject(index: number): never {
       // The full schema names the field; a client it accepts that the reader did not is named as a whole.
       decodeResponse(ListClientsResponseSchema, res);
