@@ -25,7 +25,8 @@ export interface SessionFacts extends Omit<SessionSummary, "nodeId"> {
   subscriptions: number;
 }
 
-function text(value: string | undefined): string {
+/** A text field as a key: `(none)` when empty or absent. */
+export function orNone(value: string | undefined): string {
   return value === undefined || value === "" ? NONE_KEY : value;
 }
 
@@ -37,10 +38,10 @@ function count(value: number | undefined): number {
 export function factsOfClientInfo(c: ClientInfo): SessionFacts {
   return {
     addr: c.peer || c.addr || "",
-    name: text(c.name),
-    user: text(c.user),
-    db: text(c.db),
-    cmd: text(c.cmd),
+    name: orNone(c.name),
+    user: orNone(c.user),
+    db: orNone(c.db),
+    cmd: orNone(c.cmd),
     idleSeconds: count(c.idle),
     ageSeconds: count(c.age),
     subscriptions: count(c.sub) + count(c.psub),
@@ -116,10 +117,10 @@ export class WireClientReader {
     }
     const f = this.facts;
     f.addr = peer || addr || "";
-    f.name = text(name);
-    f.user = text(user);
-    f.db = text(db);
-    f.cmd = text(cmd);
+    f.name = orNone(name);
+    f.user = orNone(user);
+    f.db = orNone(db);
+    f.cmd = orNone(cmd);
     f.idleSeconds = count(idle);
     f.ageSeconds = count(age);
     f.subscriptions = count(sub) + count(psub);
@@ -131,10 +132,10 @@ export class WireClientReader {
 export function factsOfGeminiSession(s: GeminiSession): SessionFacts {
   return {
     addr: s.addr ?? "",
-    name: text(s.name),
+    name: orNone(s.name),
     user: NONE_KEY,
-    db: text(s.db),
-    cmd: text(s.cmd),
+    db: orNone(s.db),
+    cmd: orNone(s.cmd),
     idleSeconds: count(s.idle),
     ageSeconds: count(s.age),
     subscriptions: count(s.sub) + count(s.psub),

@@ -4,7 +4,7 @@
  * matched counts, and the first N matched sessions for the report. Nothing else of a session is kept.
  */
 import { isClientAddr, isSafeText, type ClientInfo, type GeminiSession } from "../api/schemas";
-import { NONE_KEY } from "./aggregate";
+import { orNone } from "./aggregate";
 import { clientAddressOf, compileMatch, type MatchableSession } from "./match";
 import type { Engine, SelectedSession, SessionMatch } from "./types";
 
@@ -15,10 +15,6 @@ interface NodeSelection {
   matched: number;
   /** Kill keys, each once, in listing order (a Set keeps insertion order). */
   keys: Set<string>;
-}
-
-function text(value: string | undefined): string {
-  return value === undefined || value === "" ? NONE_KEY : value;
 }
 
 /** The key a kill names a session by, or undefined when the session cannot be named in a kill request. */
@@ -102,11 +98,11 @@ export class SessionSelection {
     return {
       nodeId,
       peer: clientAddressOf(s),
-      user: text(s.user),
-      name: text(s.name),
+      user: orNone(s.user),
+      name: orNone(s.name),
       idle: typeof s.idle === "number" && Number.isFinite(s.idle) ? s.idle : 0,
-      db: text(s.db === undefined ? undefined : String(s.db)),
-      cmd: text(s.cmd),
+      db: orNone(s.db === undefined ? undefined : String(s.db)),
+      cmd: orNone(s.cmd),
     };
   }
 }
