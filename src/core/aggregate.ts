@@ -3,6 +3,7 @@
  * holds a session after `add` returns, except the N most idle (N ≤ 100) as small summaries.
  */
 import type { ClientInfo, GeminiSession } from "../api/schemas";
+import { clientAddressOf } from "./match";
 import {
   DEFAULT_TOP_N,
   IDLE_BUCKETS,
@@ -37,7 +38,7 @@ function count(value: number | undefined): number {
 /** A DCS `ClientInfo`, named by its `peer` (the real client) when present: behind a proxy `addr` is its side. */
 export function factsOfClientInfo(c: ClientInfo): SessionFacts {
   return {
-    addr: c.peer || c.addr || "",
+    addr: clientAddressOf(c),
     name: orNone(c.name),
     user: orNone(c.user),
     db: orNone(c.db),
