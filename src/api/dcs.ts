@@ -60,10 +60,6 @@ const WaitSettingsSchema = z.strictObject({
 export const WAIT_DEFAULTS = { timeoutMs: 300_000, initialIntervalMs: 50, maxIntervalMs: 400 };
 export const LIST_ALL_DEFAULTS = { pageSize: 1000, concurrency: 4 };
 
-export function toSessionNode(node: LogicalNode & { node_id: string }): SessionNode {
-  return { nodeId: node.node_id, ...toNodeWithoutId(node) };
-}
-
 /** A node's fields other than its id, in camelCase. */
 function toNodeWithoutId(node: LogicalNode): NodeWithoutId {
   return {
@@ -386,7 +382,7 @@ function splitByNodeId(
   const unnamed: NodeWithoutId[] = [];
   for (const node of nodes) {
     if (node.node_id === undefined) unnamed.push(toNodeWithoutId(node));
-    else named.push(toSessionNode({ ...node, node_id: node.node_id }));
+    else named.push({ nodeId: node.node_id, ...toNodeWithoutId(node) });
   }
   if (unnamed.length === 0) return { nodes: named };
   const names = unnamed.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
