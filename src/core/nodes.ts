@@ -159,13 +159,3 @@ export async function resolveTargetNodes(
   }
   return { targets: input.nodeIds?.map((nodeId) => ({ nodeId })), skipped: [] };
 }
-
-/** `resolveTargetNodes` without the skipped nodes (their warning has gone to `onProgress`). */
-export async function resolveTargets(
-  client: SessionsClient,
-  input: { instanceId: string; engine?: Engine; nodeIds?: string[] },
-  call: CallOptions,
-  onProgress?: (event: ProgressEvent) => void,
-): Promise<TargetNode[] | undefined> {
-  return (await resolveTargetNodes(client, input, call, onProgress)).targets;
-}

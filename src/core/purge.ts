@@ -10,7 +10,7 @@ import { ApiError, ConnectionError, GuardRefusedError, ValidationError } from ".
 import { parseInput } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
 import { SessionMatchSchema } from "./match";
-import { resolveTargets, type TargetNode } from "./nodes";
+import { resolveTargetNodes, type TargetNode } from "./nodes";
 import { SessionSelection } from "./selection";
 import {
   DEFAULT_CONCURRENCY,
@@ -269,7 +269,8 @@ export async function purgeSessions(options: PurgeOptions): Promise<PurgeReport>
 
   const call: CallOptions = options.signal ? { signal: options.signal } : {};
   return withClient(options, async (client) => {
-    const targets = await resolveTargets(client, input, call, options.onProgress);
+    // Skipped nodes (no node_id) were reported to onProgress; a purge report does not list them.
+    const { targets } = await resolveTargetNodes(client, input, call, options.onProgress);
     const timeoutMs = (input.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000;
     const plan: SnapshotPlan = {
       client,
