@@ -365,10 +365,13 @@ export const GeminiNodeSessionsQuerySchema = z.strictObject({
   addr_prefix: textSchema(256).optional(),
 });
 
+/** A GeminiDB session id as a close request names it. */
+export const GeminiSessionIdSchema = textSchema(128);
+
 export const GeminiCloseNodeSessionsBodySchema = z
   .strictObject({
     is_all: z.boolean(),
-    session_ids: z.array(textSchema(128)).max(1000).optional(),
+    session_ids: z.array(GeminiSessionIdSchema).max(1000).optional(),
   })
   .refine((b) => b.is_all || (b.session_ids !== undefined && b.session_ids.length > 0), {
     message: "session_ids is required when is_all is false",

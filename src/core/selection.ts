@@ -3,7 +3,7 @@
  * name the matched sessions in a kill (DCS: the `peer` address, else `addr`; GeminiDB: the session id), the
  * matched counts, and the first N matched sessions for the report. Nothing else of a session is kept.
  */
-import { isClientAddr, isSafeText, type ClientInfo, type GeminiSession } from "../api/schemas";
+import { GeminiSessionIdSchema, isClientAddr, type ClientInfo, type GeminiSession } from "../api/schemas";
 import { orNone } from "./aggregate";
 import { clientAddressOf, compileMatch, type MatchableSession } from "./match";
 import type { Engine, SelectedSession, SessionMatch } from "./types";
@@ -21,7 +21,7 @@ interface NodeSelection {
 function killKeyOf(engine: Engine, session: ClientInfo | GeminiSession): string | undefined {
   if (engine === "geminidb") {
     const id = session.id;
-    return id !== undefined && id !== "" && id.length <= 128 && isSafeText(id) ? id : undefined;
+    return id !== undefined && GeminiSessionIdSchema.safeParse(id).success ? id : undefined;
   }
   const address = clientAddressOf(session as ClientInfo);
   return isClientAddr(address) ? address : undefined;
