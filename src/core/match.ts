@@ -224,7 +224,9 @@ function clientTest(entries: string[]): FieldTest {
 
 function dbNumberOf(db: string | number | undefined): number | undefined {
   if (typeof db === "number") return Number.isInteger(db) ? db : undefined;
-  return db !== undefined && /^\d+$/.test(db.trim()) ? Number(db.trim()) : undefined;
+  if (db === undefined) return undefined;
+  const digits = db.trim();
+  return /^\d+$/.test(digits) ? Number(digits) : undefined;
 }
 
 /**
