@@ -35,6 +35,11 @@ export function isDataNode(node: NodeKind): boolean {
 
 /** The nodes that hold sessions, by the rule of DESIGN §1. Pure. */
 export function sessionNodesOf(nodes: ReadonlyArray<SessionNode>): SessionNode[] {
+  return holdingSessions(nodes);
+}
+
+/** The rule of `sessionNodesOf`, for nodes with or without an id. */
+function holdingSessions<N extends NodeKind>(nodes: ReadonlyArray<N>): N[] {
   const proxies = nodes.filter(isProxy);
   if (proxies.length > 0) return proxies;
   const data = nodes.filter(isDataNode);
@@ -76,11 +81,11 @@ export function skippedSessionNodesOf(
   nodes: ReadonlyArray<SessionNode>,
   withoutId: ReadonlyArray<NodeWithoutId>,
 ): SkippedNode[] {
-  const all: NodeKind[] = [...nodes, ...withoutId];
-  const hasProxies = all.some(isProxy);
-  const hasDataNodes = all.some(isDataNode);
-  const holdsSessions = (n: NodeKind) => (hasProxies ? isProxy(n) : hasDataNodes ? isDataNode(n) : true);
-  return withoutId.filter(holdsSessions).map((n) => ({
+  const unnamed = new Set<NodeKind>(withoutId);
+  const skipped = holdingSessions<NodeKind>([...nodes, ...withoutId]).filter((n): n is NodeWithoutId =>
+    unnamed.has(n),
+  );
+  return skipped.map((n) => ({
     ...(n.name === undefined ? {} : { name: n.name }),
     ...(n.logicalNodeId === undefined ? {} : { logicalNodeId: n.logicalNodeId }),
     ...(n.nodeRole === undefined ? {} : { role: n.nodeRole }),
