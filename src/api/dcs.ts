@@ -1,7 +1,7 @@
 /** The DCS v2 session operations (DESIGN §1), one function each, inputs checked before any request. */
 import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
-import { decodeResponse, type ApiResponse, type Transport } from "./http";
+import { decodeResponse, logTo, type ApiResponse, type Transport } from "./http";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
@@ -387,16 +387,8 @@ function splitByNodeId(
   if (unnamed.length === 0) return { nodes: named };
   const names = unnamed.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
   const message = `listNodes: ${unnamed.length} node(s) listed without a node_id (${names}): the clients APIs cannot name them`;
-  warn(logger, message, { operation: "listNodes", withoutNodeId: unnamed.length });
+  logTo(logger, "warn", message, { operation: "listNodes", withoutNodeId: unnamed.length });
   return { nodes: named, withoutNodeId: unnamed };
-}
-
-function warn(logger: Logger | undefined, message: string, fields: Record<string, unknown>): void {
-  try {
-    logger?.("warn", message, fields);
-  } catch {
-    // A broken logger must not break the call it describes.
-  }
 }
 
 /** The server's clock from an answer's `Date` header, when it sent a readable one. */

@@ -431,6 +431,21 @@ function notRepeatedHint(call: PreparedCall, outcome: AttemptOutcome): string | 
   return `no complete answer from ${call.url.host}`;
 }
 
+/** Hands a line to the caller's logger, if any: a broken logger must not break the call it describes. */
+export function logTo(
+  logger: Logger | undefined,
+  level: Parameters<Logger>[0],
+  message: string,
+  fields: Record<string, unknown>,
+): void {
+  if (!logger) return;
+  try {
+    logger(level, message, fields);
+  } catch {
+    // Swallowed on purpose (see above).
+  }
+}
+
 export function createTransport(settings: TransportSettings): Transport {
   const pools = new Map<string, Pool>();
   let closed = false;
@@ -461,12 +476,7 @@ export function createTransport(settings: TransportSettings): Transport {
   }
 
   function log(message: string, fields: Record<string, unknown>): void {
-    if (!settings.logger) return;
-    try {
-      settings.logger("debug", message, fields);
-    } catch {
-      // A broken logger must not break the call it describes.
-    }
+    logTo(settings.logger, "debug", message, fields);
   }
 
   /** Step 3, send: one HTTP exchange, the body read whole. */
