@@ -94,12 +94,17 @@ export function idArgument(value: string): string {
   return value;
 }
 
-/** Commander parser for a repeatable `--node <id>` that also takes `a,b`. */
-export function collectIds(value: string, previous: string[] | undefined): string[] {
-  const ids = value
+/** The items of an `a,b` list, trimmed, empty ones dropped. */
+function commaList(text: string): string[] {
+  return text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** Commander parser for a repeatable `--node <id>` that also takes `a,b`. */
+export function collectIds(value: string, previous: string[] | undefined): string[] {
+  const ids = commaList(value);
   if (ids.length === 0) throw new InvalidArgumentError(`must be ${ID_ALLOWED}.`);
   for (const id of ids) idArgument(id);
   return [...(previous ?? []), ...ids];
@@ -172,10 +177,7 @@ export function idListFrom(value: string, field: string): string[] {
       );
     }
   } else {
-    items = text
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
+    items = commaList(text);
   }
   return items.map((item, i) => {
     if (typeof item !== "string") throw new ValidationError(`${field}[${i}]`, "is not a string", ID_ALLOWED);
@@ -192,10 +194,7 @@ export function collectValues(value: string, previous: string[] | undefined): st
 
 /** Commander parser for a repeatable flag that also takes `a,b` (`--client`, `--cmd`: no commas inside). */
 export function collectList(value: string, previous: string[] | undefined): string[] {
-  const items = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const items = commaList(value);
   if (items.length === 0) throw new InvalidArgumentError("must not be empty.");
   return [...(previous ?? []), ...items];
 }

@@ -175,7 +175,7 @@ function normalWindow(window: unknown): unknown {
 }
 
 /** A set of strings in a stable order (order and repeats do not change which nodes are targeted). */
-function normalSet(values: unknown): unknown {
+export function normalSet(values: unknown): unknown {
   if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) return values;
   return [...new Set(values as string[])].sort();
 }
@@ -184,7 +184,7 @@ function normalSet(values: unknown): unknown {
  * A match in its canonical form: each field's values as a sorted set (values within a field are OR, so their
  * order and repeats select the same sessions), command names in lower case (they match case-insensitively).
  */
-function normalMatch(match: unknown): unknown {
+export function normalMatch(match: unknown): unknown {
   if (typeof match !== "object" || match === null || Array.isArray(match)) return match;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(match as Record<string, unknown>)) {

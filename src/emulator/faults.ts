@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { OPERATIONS, type OperationName } from "../api/schemas";
+import type { JobFault } from "./jobs";
 import type { Counters, FaultRule } from "./types";
 
 type Fault = FaultRule["fault"];
@@ -57,14 +58,15 @@ export const FaultRulesSchema = z.array(FaultRuleSchema);
 /** The operations that start a job: only they can take a job fault. */
 export const JOB_ROUTES: ReadonlySet<OperationName> = new Set(["scanClients", "killAllClients"]);
 
-const JOB_FAULT_KINDS: ReadonlySet<Fault["kind"]> = new Set([
+const JOB_FAULT_KINDS: ReadonlySet<Fault["kind"]> = new Set<JobFault["kind"]>([
   "job-fails",
   "job-never-ends",
   "job-status",
   "job-unknown",
 ]);
 
-export function isJobFault(fault: Fault): boolean {
+/** A fault that acts on the job a call starts (the job book takes it as it is). */
+export function isJobFault(fault: Fault): fault is JobFault {
   return JOB_FAULT_KINDS.has(fault.kind);
 }
 

@@ -332,9 +332,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
     }
     const jobFault: JobFault | undefined =
-      fault !== undefined && isJobFault(fault) && JOB_ROUTES.has(match.operation)
-        ? (fault as JobFault)
-        : undefined;
+      fault !== undefined && isJobFault(fault) && JOB_ROUTES.has(match.operation) ? fault : undefined;
     const result = await handleRoute(state, {
       match,
       query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)),

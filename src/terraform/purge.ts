@@ -146,36 +146,22 @@ const NOT_CORE = [...OUTPUT_NAMES, "triggers"];
 /** A change of one of these names another purge: the resource is replaced, and purges again. */
 const REPLACE_ON = ["instance_id", "engine", "node_ids", "all_nodes", "match", "triggers"] as const;
 
-/** A list as a set (each value once, sorted); a list holding a value not known yet is left as it is. */
-function asSet(value: Value | undefined): Value | undefined {
-  if (!Array.isArray(value) || value.some((x) => x === UNKNOWN)) return value;
-  const unique: Value[] = [...new Map(value.map((x) => [JSON.stringify(x), x] as const)).values()];
-  return unique.sort((a, b) =>
-    typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : 1,
-  );
+/**
+ * The core's canonical forms of a match and of a set of ids (`normalizeResourceInputs`), required at the first
+ * plan: the core loads zod, which must not delay the handshake, and a plan is answered synchronously.
+ */
+function coreNormalization(): Pick<typeof import("../core/resource-inputs"), "normalMatch" | "normalSet"> {
+  return require("../core/resource-inputs") as typeof import("../core/resource-inputs");
 }
 
 /**
- * A match block's lists as sets: values within a field are alternatives, so their order, repeats and the
- * case of command names select the same sessions and must not replace the purge.
+ * What decides whether a value names another purge, as the core (and so Pulumi's SessionPurge) compares it:
+ * the match's values within a field are alternatives, so their order, repeats and the case of command names
+ * select the same sessions; the core purges each listed node once, whatever the order.
  */
-function matchAsSets(value: Value | undefined): Value | undefined {
-  if (value === undefined || value === null || value === UNKNOWN || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value;
-  const out: ObjectValue = {};
-  for (const [field, v] of Object.entries(value)) {
-    const items =
-      field === "cmds" && Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x.toLowerCase() : x)) : v;
-    out[field] = asSet(items) ?? null;
-  }
-  return out;
-}
-
-/** What decides whether a value names another purge: the match's and the nodes' lists are sets. */
 function comparable(name: string, value: Value | undefined): Value | undefined {
-  if (name === "match") return matchAsSets(value);
-  // The core purges each listed node once, whatever the order (Pulumi's SessionPurge compares them so too).
-  if (name === "node_ids") return asSet(value);
+  if (name === "match") return coreNormalization().normalMatch(value) as Value | undefined;
+  if (name === "node_ids") return coreNormalization().normalSet(value) as Value | undefined;
   return value;
 }
 

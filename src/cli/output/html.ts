@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { IDLE_BUCKETS, OTHER_KEY } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
-import { topOf, visible } from "./values";
+import { matchedSessionsTitle, topOf, visible } from "./values";
 import { formatCount, formatDuration } from "./table";
 
 const TOP_IPS = 10;
@@ -273,12 +273,8 @@ function selectedTable(r: PurgeReport): string {
       `<tr data-idle="${t.idle}">${cell(t.nodeId)}${cell(t.peer)}${cell(t.user)}${cell(t.name)}${cell(t.db)}${cell(t.cmd)}` +
       `<td class="n">${formatDuration(t.idle)}</td></tr>`,
   );
-  const title =
-    r.matchedSessions !== undefined && r.matchedSessions > selected.length
-      ? `Matched sessions (first ${selected.length} of ${formatCount(r.matchedSessions)})`
-      : `Matched sessions (${selected.length})`;
   return (
-    `<section><h2>${escapeHtml(title)}</h2><table id="selected">` +
+    `<section><h2>${escapeHtml(matchedSessionsTitle(r))}</h2><table id="selected">` +
     '<thead><tr><th>Node</th><th>Peer</th><th>User</th><th>Name</th><th>DB</th><th>Last command</th><th class="n">Idle</th></tr></thead>' +
     `<tbody>${rows.join("")}</tbody></table></section>`
   );

@@ -5,6 +5,7 @@ import { IDLE_BUCKETS, OTHER_KEY } from "../../core/types";
 import type { PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration, heading, renderBars, renderTable } from "./table";
 import type { Style } from "./table";
+import { matchedSessionsTitle } from "./values";
 
 /** How many entries of a `by*` map the table shows. */
 const MAP_ROWS = 5;
@@ -198,11 +199,9 @@ function optionalCount(n: number | null): string {
 /** The first matched sessions of a selective purge (what it kills, or would kill on a dry run). */
 function renderSelected(r: PurgeReport, style: Style): string[] {
   const selected = r.selectedSessions ?? [];
-  const of = r.matchedSessions !== undefined && r.matchedSessions > selected.length;
-  const title = `Matched sessions (${of ? `first ${selected.length} of ${formatCount(r.matchedSessions!)}` : selected.length})`;
   return [
     "",
-    heading(title, style),
+    heading(matchedSessionsTitle(r), style),
     selected.length === 0
       ? `  ${style.dim("(none)")}`
       : renderTable(

@@ -7,7 +7,7 @@
 import { IDLE_BUCKETS } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration } from "./table";
-import { topOf, visible } from "./values";
+import { matchedSessionsTitle, topOf, visible } from "./values";
 
 /** How many rows the client tables keep (the rest is one "other" row). */
 const TOP_ROWS = 10;
@@ -223,12 +223,8 @@ function outcome(r: PurgeReport): string {
 function selectedSection(r: PurgeReport): string[] {
   const selected = r.selectedSessions ?? [];
   if (selected.length === 0) return [];
-  const title =
-    r.matchedSessions !== undefined && r.matchedSessions > selected.length
-      ? `Matched sessions (first ${selected.length} of ${formatCount(r.matchedSessions)})`
-      : `Matched sessions (${selected.length})`;
   return section(
-    title,
+    matchedSessionsTitle(r),
     table(
       [
         ["Node", "left"],

@@ -1,5 +1,7 @@
-/** What the Markdown summary and the HTML report share about the values they show. */
+/** What the terminal, Markdown and HTML renderings share about the values they show. */
 import { OTHER_KEY } from "../../core/types";
+import type { PurgeReport } from "../../core/types";
+import { formatCount } from "./table";
 
 /** Bidirectional controls, which can make a name read as another (`\u202e` reverses what follows). */
 export const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -38,4 +40,12 @@ export function topOf(
     rest: dropped.reduce((sum, [, v]) => sum + v, 0) + folded,
     restKeys: dropped.length,
   };
+}
+
+/** The heading of a selective purge's matched sessions: how many are listed, and of how many when fewer. */
+export function matchedSessionsTitle(r: PurgeReport): string {
+  const listed = (r.selectedSessions ?? []).length;
+  return r.matchedSessions !== undefined && r.matchedSessions > listed
+    ? `Matched sessions (first ${listed} of ${formatCount(r.matchedSessions)})`
+    : `Matched sessions (${listed})`;
 }
