@@ -46,6 +46,19 @@ function holdingSessions<N extends NodeKind>(nodes: ReadonlyArray<N>): N[] {
   return data.length > 0 ? data : [...nodes];
 }
 
+/**
+ * The session nodes that can be named, by the rule applied to every listed node: proxies listed without an
+ * id still make the instance a proxy instance, so its data nodes (whose sessions are the proxies' own) are
+ * never taken in their place. Pure.
+ */
+export function sessionNodesWithIds(
+  nodes: ReadonlyArray<SessionNode>,
+  withoutId: ReadonlyArray<NodeWithoutId>,
+): SessionNode[] {
+  const named = new Set<NodeKind>(nodes);
+  return holdingSessions<NodeKind>([...nodes, ...withoutId]).filter((n): n is SessionNode => named.has(n));
+}
+
 /** Checks given ids against a listing (pure): throws a ValidationError naming the first unknown one. */
 export function checkKnownIds(
   nodeIds: ReadonlyArray<string>,
@@ -135,7 +148,7 @@ export async function resolveDcsTargets(
   if (nodeIds) return { targets: checkKnownIds(nodeIds, listed), skipped: [] };
   const skipped = skippedSessionNodesOf(listed, withoutId);
   if (skipped.length > 0) onProgress?.({ kind: "message", message: skippedMessage(skipped) });
-  return { targets: sessionNodesOf(listed).map(target), skipped };
+  return { targets: sessionNodesWithIds(listed, withoutId).map(target), skipped };
 }
 
 /** Resolves the DCS nodes to act on (see `resolveDcsTargets`), without the skipped ones. */

@@ -10,7 +10,7 @@ import {
   TimeoutError,
   ValidationError,
 } from "../../src/api/errors";
-import { checkKnownIds, sessionNodesOf } from "../../src/core/nodes";
+import { checkKnownIds, sessionNodesOf, sessionNodesWithIds } from "../../src/core/nodes";
 import { purgeSessions } from "../../src/core/purge";
 import { forEachLimited, scanSessions } from "../../src/core/scan";
 import type { ProgressEvent, PurgeOptions, PurgeReport, ScanOptions } from "../../src/core/types";
@@ -46,6 +46,21 @@ describe("node resolution", () => {
     expect(sessionNodesOf(proxyNodes).map((n) => n.nodeId)).toEqual(["proxy-1", "proxy-2"]);
     expect(sessionNodesOf(proxyNodes.slice(2)).map((n) => n.nodeId)).toEqual(["data-1", "data-2"]);
     expect(sessionNodesOf([{ nodeId: "x" }]).map((n) => n.nodeId)).toEqual(["x"]);
+  });
+
+  it("proxies listed without a node_id still make it a proxy instance: its data nodes are never taken instead", () => {
+    const dataOnly = proxyNodes.filter((n) => !n.nodeId.startsWith("proxy"));
+    const proxiesWithoutId = proxyNodes
+      .filter((n) => n.nodeId.startsWith("proxy"))
+      .map(({ nodeId: _dropped, ...rest }) => rest);
+    expect(proxiesWithoutId.length).toBeGreaterThan(0);
+    expect(sessionNodesWithIds(dataOnly, proxiesWithoutId)).toEqual([]);
+    // One proxy with an id and one without: the named proxy only.
+    expect(
+      sessionNodesWithIds(proxyNodes.slice(1), proxiesWithoutId.slice(0, 1)).map((n) => n.nodeId),
+    ).toEqual(["proxy-2"]);
+    // Without proxies anywhere, the data nodes as before.
+    expect(sessionNodesWithIds(dataOnly, []).map((n) => n.nodeId)).toEqual(["data-1", "data-2"]);
   });
 
   it("names the unknown id by position and lists the known ones", () => {
