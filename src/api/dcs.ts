@@ -1,7 +1,8 @@
 /** The DCS v2 session operations (DESIGN §1), one function each, inputs checked before any request. */
 import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
-import { decodeResponse, logTo, type ApiResponse, type Transport } from "./http";
+import { decodeResponse, logTo, utf8Text, type ApiResponse, type Transport } from "./http";
+import { ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
@@ -34,6 +35,7 @@ import type {
   WireClientPage,
 } from "./types";
 import { checkFields, checkId, checkWire } from "./validate";
+import { JsonClientPage } from "./wire-page";
 
 /** Wire names → the names callers use, so that a ValidationError names what the caller wrote. */
 const FIELD_NAMES = {
@@ -211,20 +213,32 @@ async function fetchPage(
   return pageOf(decodeResponse(ListClientsResponseSchema, res), query);
 }
 
-/** A list page, however its clients are decoded. */
-interface PageLike {
-  time: string;
-  count: number;
-  clients: readonly unknown[];
+/** What `pagesInOrder` asks of a page, however its clients are decoded: its size, and the page cut shorter. */
+interface PageShape<P> {
+  size(page: P): number;
+  cut(page: P, size: number): P;
 }
+
+/** A whole-parsed page as `pagesInOrder` sees it. */
+const plainPages: PageShape<ClientPage> = {
+  size: (page: ClientPage) => page.clients.length,
+  cut: (page: ClientPage, size: number) => ({ ...page, clients: page.clients.slice(0, size) }),
+};
+
+/** A fast-path page as `pagesInOrder` sees it. */
+const wirePages: PageShape<WireClientPage> = {
+  size: (page: WireClientPage) => page.size,
+  cut: (page: WireClientPage, size: number) => page.cut(size),
+};
 
 /**
  * Every page of a node's list, in order, cut so that no more than the first page's `count` sessions come out.
  * Later pages are requested while earlier ones are consumed, but never more than `concurrency` pages are held
  * at once (in flight or waiting to be consumed).
  */
-async function* pagesInOrder<P extends PageLike>(
+async function* pagesInOrder<P extends { time: string; count: number }>(
   fetchAt: (offset: number, options: CallOptions) => Promise<P>,
+  pages: PageShape<P>,
   settings: ListAllSettings,
   onFirstPage: ListAllClientsOptions["onFirstPage"],
   options?: CallOptions,
@@ -252,11 +266,12 @@ async function* pagesInOrder<P extends PageLike>(
       }
       const room = first.count - yielded;
       if (room <= 0) return;
-      const taken = page.clients.length > room ? { ...page, clients: page.clients.slice(0, room) } : page;
-      yielded += taken.clients.length;
+      const size = pages.size(page);
+      const taken = size > room ? pages.cut(page, room) : page;
+      yielded += Math.min(size, room);
       yield taken;
       // The cache can answer an empty page before `count` is reached: there is nothing more to read.
-      if (page.clients.length === 0 || yielded >= first.count) return;
+      if (size === 0 || yielded >= first.count) return;
       if (queue.length === 0 && next < pageCount) queue.push(pageAt(next++));
       const head = queue.shift();
       if (!head) return;
@@ -273,24 +288,38 @@ async function fetchWirePage(
   transport: Transport,
   instanceId: string,
   query: ListQuery,
+  strings: StringTable,
   options?: CallOptions,
 ): Promise<WireClientPage> {
-  const res = await sendList(transport, instanceId, query, options);
-  return {
-    ...pageOf(decodeResponse(ListClientsEnvelopeSchema, res), query),
-    reject(index: number): never {
-      // The full schema names the field; a client it accepts that the reader did not is named as a whole.
-      decodeResponse(ListClientsResponseSchema, res);
-      throw new ApiError({
-        operation: res.operation,
-        method: res.method,
-        path: res.path,
-        status: res.status,
-        errorMsg: `unexpected response: clients.${index}: not a session`,
-        requestId: res.requestId,
-      });
-    },
+  const res = await transport.send({
+    operation: "listClients",
+    params: { instance_id: instanceId },
+    query,
+    options,
+    readBody: (bytes) => scanClientList(bytes, strings),
+  });
+  const scanned = res.body instanceof ScannedList ? res.body : undefined;
+  const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);
+  const size = scanned ? scanned.sessions.size : body.clients.length;
+  const time = body.time ?? "";
+  // Without a `count`, the sessions up to the end of this page (as `pageOf` counts them).
+  const count = body.count ?? (query.offset ?? 0) + size;
+  const reject = (index: number): never => {
+    // The full schema names the field; a client it accepts that the reader did not is named as a whole.
+    const whole = scanned ? { ...res, body: JSON.parse(utf8Text(scanned.sessions.bytes)) as unknown } : res;
+    decodeResponse(ListClientsResponseSchema, whole);
+    throw new ApiError({
+      operation: res.operation,
+      method: res.method,
+      path: res.path,
+      status: res.status,
+      errorMsg: `unexpected response: clients.${index}: not a session`,
+      requestId: res.requestId,
+    });
   };
+  return scanned
+    ? new ScannedClientPage(time, count, scanned.sessions, reject)
+    : new JsonClientPage(time, count, body.clients, reject);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -429,6 +458,10 @@ async function waitForListTime(
 
 /** `logger`: where a warning goes (a node listed without a `node_id`); the client's own logger. */
 export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
+  // One table for every listing of this client: each distinct name, command, client IP… of the pages read
+  // on the fast path is made into a string once, whichever node it is met on (bounded: see StringTable).
+  const strings = new StringTable();
+
   async function listNodes(instanceId: string, options?: CallOptions): Promise<NodeList> {
     const id = checkId(instanceId, "instanceId");
     const res = await transport.send({ operation: "listNodes", params: { instance_id: id }, options });
@@ -476,7 +509,9 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
     const { onFirstPage } = request;
     return {
       async *[Symbol.asyncIterator]() {
-        for await (const page of pagesInOrder(fetchAt, settings, onFirstPage, options)) yield* page.clients;
+        for await (const page of pagesInOrder(fetchAt, plainPages, settings, onFirstPage, options)) {
+          yield* page.clients;
+        }
       },
     };
   }
@@ -489,8 +524,10 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
     const id = checkId(instanceId, "instanceId");
     const { base, settings } = listAllInput(request);
     const fetchAt = (offset: number, call: CallOptions) =>
-      fetchWirePage(transport, id, { ...base, offset }, call);
-    return { [Symbol.asyncIterator]: () => pagesInOrder(fetchAt, settings, request.onFirstPage, options) };
+      fetchWirePage(transport, id, { ...base, offset }, strings, call);
+    return {
+      [Symbol.asyncIterator]: () => pagesInOrder(fetchAt, wirePages, settings, request.onFirstPage, options),
+    };
   }
 
   async function killAllClients(instanceId: string, target: KillAllTarget, options?: CallOptions) {

@@ -41,6 +41,12 @@ export interface ApiRequest {
   /** Sent as JSON. */
   body?: unknown;
   options?: CallOptions;
+  /**
+   * Reads a success body from its bytes instead of `JSON.parse` of its text (the list's fast path): what it
+   * returns is the response's body; undefined leaves the body to the text and `JSON.parse`, whose failure
+   * the retry policy judges as ever. The bytes are followed, in their buffer, by `BODY_PADDING` zero bytes.
+   */
+  readBody?: (bytes: Uint8Array) => unknown;
 }
 
 export interface ApiResponse {
@@ -225,6 +231,8 @@ export interface PreparedCall {
   body: string;
   /** From `REPEATABLE`: whether it may be sent again once it may have reached the server. */
   repeatable: boolean;
+  /** `ApiRequest.readBody`. */
+  readBody?: (bytes: Uint8Array) => unknown;
 }
 
 /** Step 1, build the request: method, URL with path parameters and query, JSON body. */
@@ -241,7 +249,9 @@ export function prepareCall(
   const query = buildQuery(request.query);
   const url = new URL(`${base.origin}${base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`);
   const body = request.body === undefined ? "" : JSON.stringify(request.body);
-  return { operation, method, path, url, body, repeatable: REPEATABLE[operation] };
+  const call: PreparedCall = { operation, method, path, url, body, repeatable: REPEATABLE[operation] };
+  if (request.readBody) call.readBody = request.readBody;
+  return call;
 }
 
 /**
@@ -331,8 +341,38 @@ function startDeadline(
 /** An HTTP answer as read off the wire, before anything is made of it. */
 interface RawAnswer {
   status: number;
+  /** The body's text; "" when `read` holds what the call's `readBody` made of its bytes. */
   text: string;
+  read?: unknown;
   headers: Record<string, string | string[] | undefined>;
+}
+
+/** Zero bytes after a body handed to `readBody`, in the same buffer: a reader's stop sign at the end. */
+export const BODY_PADDING = 8;
+
+/** A body's bytes in one buffer of their own, followed by `BODY_PADDING` zero bytes. */
+async function paddedBytes(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  // A buffer of its own (never a slice of Node's shared pool), so the padding stays the body's.
+  const out = Buffer.allocUnsafeSlow(length + BODY_PADDING);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  out.fill(0, length);
+  return out.subarray(0, length);
+}
+
+/** Bytes as text, as undici's `text()` makes them: UTF-8, a leading byte-order mark left out. */
+export function utf8Text(bytes: Uint8Array): string {
+  const bom = bytes.length > 2 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8", bom ? 3 : 0);
 }
 
 /** What one attempt ended with: a response to return, or what the retry decision and the error need. */
@@ -356,7 +396,10 @@ export function judgeAnswer(
   const where = whereOf(call);
   const { status } = answer;
   if (status >= 200 && status < 300) {
-    const parsed = parseSuccessBody(call.operation, answer.text);
+    const parsed =
+      answer.read === undefined
+        ? parseSuccessBody(call.operation, answer.text)
+        : { ok: true as const, body: answer.read };
     if (parsed.ok) {
       const serverDate = firstHeader(answer.headers["date"]);
       const response: ApiResponse = { ...where, status, body: parsed.body, requestId };
@@ -495,8 +538,13 @@ export function createTransport(settings: TransportSettings): Transport {
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.bodyMs,
     });
-    const text = await res.body.text();
-    return { status: res.statusCode, text, headers: res.headers };
+    if (!call.readBody) return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+    // Read as bytes: a success body goes to `readBody`, which may decline it; the text as `text()` gives it.
+    const bytes = await paddedBytes(res.body);
+    const success = res.statusCode >= 200 && res.statusCode < 300;
+    const read = success ? call.readBody(bytes) : undefined;
+    if (read !== undefined) return { status: res.statusCode, text: "", read, headers: res.headers };
+    return { status: res.statusCode, text: utf8Text(bytes), headers: res.headers };
   }
 
   /** Sign, send and decode once; a network failure is returned for the retry decision, not thrown. */

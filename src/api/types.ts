@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from "undici";
 import type { ClientInfo, ClientInfoField, GeminiSession, JobStatus } from "./schemas";
+import type { WireClientPage } from "./wire-page";
 
 /** Per-call options every operation accepts. */
 export interface CallOptions {
@@ -50,19 +51,8 @@ export interface ClientPage {
   count: number;
 }
 
-/**
- * A list page with its envelope validated and its clients as the wire sent them (the scan's fast path): read
- * each with a reader that coerces what it needs, and call `reject` for one it cannot read.
- */
-export interface WireClientPage {
-  time: string;
-  /** Total number of sessions in the cached list (not the page). */
-  count: number;
-  /** This page's clients, already cut to `count` in all. */
-  clients: readonly unknown[];
-  /** Throws the error a full validation of the page gives, naming the client at `index` when it passes. */
-  reject(index: number): never;
-}
+/** A list page for the scan's fast path (wire-page.ts). */
+export type { WireClientPage, WireSessionFacts } from "./wire-page";
 
 export interface Job {
   jobId: string;

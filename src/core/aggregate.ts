@@ -3,6 +3,14 @@
  * holds a session after `add` returns, except the N most idle (N ≤ 100) as small summaries.
  */
 import type { ClientInfo, GeminiSession } from "../api/schemas";
+import {
+  NONE_KEY,
+  clientIpOf,
+  orNone,
+  positiveOrZero,
+  type WireClientPage,
+  type WireSessionFacts,
+} from "../api/wire-page";
 import { clientAddressOf } from "./match";
 import {
   DEFAULT_TOP_N,
@@ -15,9 +23,6 @@ import {
   type SessionSummary,
 } from "./types";
 
-/** The key of an empty or absent value (a session without a name, a user, …). */
-export const NONE_KEY = "(none)";
-
 /** How many distinct keys a map counts exactly before it starts folding the smallest away. */
 export const DEFAULT_TRACKED_KEYS = 100_000;
 
@@ -26,14 +31,10 @@ export interface SessionFacts extends Omit<SessionSummary, "nodeId"> {
   subscriptions: number;
 }
 
-/** A text field as a key: `(none)` when empty or absent. */
-export function orNone(value: string | undefined): string {
-  return value === undefined || value === "" ? NONE_KEY : value;
-}
+const count = positiveOrZero;
 
-function count(value: number | undefined): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
-}
+/** Defined beside the wire readers (api/wire-page.ts), which work out the same keys. */
+export { NONE_KEY, clientIpOf, orNone };
 
 /** A DCS `ClientInfo`, named by its `peer` (the real client) when present: behind a proxy `addr` is its side. */
 export function factsOfClientInfo(c: ClientInfo): SessionFacts {
@@ -49,83 +50,25 @@ export function factsOfClientInfo(c: ClientInfo): SessionFacts {
   };
 }
 
-/** What the wire sent that the zod schemas would refuse: the reader then hands the page to them. */
-const UNREADABLE = Symbol("unreadable");
-
-/** `looseString` of schemas.ts, without building anything: a number becomes its text, null is absent. */
-function wireText(v: unknown): string | undefined | typeof UNREADABLE {
-  if (typeof v === "string") return v;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  return UNREADABLE;
-}
-
-/** `looseInt` of schemas.ts: a number, a numeric string, or absent (empty, null). */
-function wireInt(v: unknown): number | undefined | typeof UNREADABLE {
-  if (typeof v === "number") return Number.isFinite(v) ? v : UNREADABLE;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") return UNREADABLE;
-  const t = v.trim();
-  if (t === "") return undefined;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : UNREADABLE;
-}
-
 /**
- * Reads a DCS client as the wire sent it (after `JSON.parse`) into one reused SessionFacts: only the fields
- * the accumulator needs, coerced as `ClientInfoSchema` then `factsOfClientInfo` would, with no object built
- * per session. `read` answers false for a client the schema would refuse. The facts are overwritten by the
- * next read: `SessionAccumulator.add` copies what it keeps.
+ * The facts of the session a fast-path page is at (`page`, `index`), in the shape the accumulator reads:
+ * `page.read` fills the fields, and the full address is made only when asked for (by the most-idle list,
+ * for the few sessions it keeps or ranks by address).
  */
-export class WireClientReader {
-  readonly facts: SessionFacts = {
-    addr: "",
-    name: NONE_KEY,
-    user: NONE_KEY,
-    db: NONE_KEY,
-    cmd: NONE_KEY,
-    idleSeconds: 0,
-    ageSeconds: 0,
-    subscriptions: 0,
-  };
+export class PageFacts implements SessionFacts, WireSessionFacts {
+  page: WireClientPage | undefined;
+  index = 0;
+  clientIp = NONE_KEY;
+  name = NONE_KEY;
+  user = NONE_KEY;
+  db = NONE_KEY;
+  cmd = NONE_KEY;
+  idleSeconds = 0;
+  ageSeconds = 0;
+  subscriptions = 0;
 
-  read(raw: unknown): boolean {
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
-    const c = raw as Record<string, unknown>;
-    const addr = wireText(c.addr);
-    const peer = wireText(c.peer);
-    const name = wireText(c.name);
-    const user = wireText(c.user);
-    const db = wireText(c.db);
-    const cmd = wireText(c.cmd);
-    const idle = wireInt(c.idle);
-    const age = wireInt(c.age);
-    const sub = wireInt(c.sub);
-    const psub = wireInt(c.psub);
-    if (
-      addr === UNREADABLE ||
-      peer === UNREADABLE ||
-      name === UNREADABLE ||
-      user === UNREADABLE ||
-      db === UNREADABLE ||
-      cmd === UNREADABLE ||
-      idle === UNREADABLE ||
-      age === UNREADABLE ||
-      sub === UNREADABLE ||
-      psub === UNREADABLE
-    ) {
-      return false;
-    }
-    const f = this.facts;
-    f.addr = peer || addr || "";
-    f.name = orNone(name);
-    f.user = orNone(user);
-    f.db = orNone(db);
-    f.cmd = orNone(cmd);
-    f.idleSeconds = count(idle);
-    f.ageSeconds = count(age);
-    f.subscriptions = count(sub) + count(psub);
-    return true;
+  get addr(): string {
+    return this.page?.addrAt(this.index) ?? "";
   }
 }
 
@@ -141,31 +84,6 @@ export function factsOfGeminiSession(s: GeminiSession): SessionFacts {
     ageSeconds: count(s.age),
     subscriptions: count(s.sub) + count(s.psub),
   };
-}
-
-/**
- * The client IP of an `ip:port` address: `10.0.0.1:5000` → `10.0.0.1`, `[::1]:5000` → `::1`, and the old
- * unbracketed Redis form `::1:5000` → `::1` (Redis always appends the port). Empty → `(none)`.
- */
-export function clientIpOf(addr: string): string {
-  if (!addr) return NONE_KEY;
-  if (addr.startsWith("[")) {
-    const close = addr.indexOf("]");
-    return close > 1 ? addr.slice(1, close) : addr;
-  }
-  const colon = addr.lastIndexOf(":");
-  if (colon <= 0) return addr;
-  return isDigits(addr, colon + 1) ? addr.slice(0, colon) : addr;
-}
-
-/** Whether `text` from `start` to its end is one or more ASCII digits (a port), without slicing it. */
-function isDigits(text: string, start: number): boolean {
-  if (start >= text.length) return false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
 }
 
 /** `<1m`, `1m-10m`, `10m-1h`, `1h-24h`, `>=24h`: lower bounds inclusive. */
@@ -252,14 +170,22 @@ interface Ranked {
 
 /** Which of two sessions ranks higher among the most idle: more idle first, then node, address, arrival. */
 function ranksAbove(a: Ranked, b: Ranked): boolean {
-  return outranks(a.summary.idleSeconds, a.summary.nodeId, a.summary.addr, a.seq, b);
+  return outranks(a.summary.idleSeconds, a.summary.nodeId, a.summary, a.seq, b);
 }
 
 /** `ranksAbove` for a session not yet summarised, so that one that is not kept costs no object. */
-function outranks(idleSeconds: number, nodeId: string, addr: string, seq: number, b: Ranked): boolean {
+function outranks(
+  idleSeconds: number,
+  nodeId: string,
+  /** Read only on a tie of idle time and node: a fast-path session's address is made on demand. */
+  at: { readonly addr: string },
+  seq: number,
+  b: Ranked,
+): boolean {
   const y = b.summary;
   if (idleSeconds !== y.idleSeconds) return idleSeconds > y.idleSeconds;
   if (nodeId !== y.nodeId) return nodeId < y.nodeId;
+  const addr = at.addr;
   if (addr !== y.addr) return addr < y.addr;
   return seq < b.seq;
 }
@@ -277,7 +203,7 @@ export class TopIdle {
     if (this.heap.length < this.size) {
       this.heap.push({ summary: summaryOf(nodeId, facts), seq });
       this.siftUp(this.heap.length - 1);
-    } else if (outranks(facts.idleSeconds, nodeId, facts.addr, seq, this.heap[0]!)) {
+    } else if (outranks(facts.idleSeconds, nodeId, facts, seq, this.heap[0]!)) {
       this.heap[0] = { summary: summaryOf(nodeId, facts), seq };
       this.siftDown(0);
     }
@@ -395,12 +321,13 @@ export class SessionAccumulator {
     this.tallyOf(nodeId);
   }
 
-  add(nodeId: string, f: SessionFacts): void {
+  /** `clientIp`: the session's client IP when the reader already has it (else worked out of `f.addr`). */
+  add(nodeId: string, f: SessionFacts, clientIp: string = clientIpOf(f.addr)): void {
     this.total++;
     const last = this.lastNode;
     if (last !== undefined && last.nodeId === nodeId) last.tally.n++;
     else this.tallyOf(nodeId).n++;
-    this.maps.byClientIp.add(clientIpOf(f.addr));
+    this.maps.byClientIp.add(clientIp);
     this.maps.byUser.add(f.user);
     this.maps.byDb.add(f.db);
     this.maps.byCommand.add(f.cmd);

@@ -9,7 +9,7 @@ import { TimeoutError, ValidationError } from "../api/errors";
 import { IdSchema, parseInput, textSchema } from "../api/schemas";
 import type { ClientInfo, GeminiSession } from "../api/schemas";
 import type { CallOptions, SessionsClient } from "../api/types";
-import { SessionAccumulator, WireClientReader, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
+import { PageFacts, SessionAccumulator, factsOfClientInfo, factsOfGeminiSession } from "./aggregate";
 import { resolveTargetNodes, type TargetNode } from "./nodes";
 import {
   DEFAULT_TOP_N,
@@ -304,14 +304,15 @@ async function listNodeInto(
   };
   // A selective purge needs every field of each session (onSession): only a plain snapshot takes the fast path.
   if (client.dcs.listClientPages && !plan.onSession) {
-    const reader = new WireClientReader();
+    const facts = new PageFacts();
     for await (const page of client.dcs.listClientPages(instanceId, request, call)) {
-      const { clients } = page;
-      for (let i = 0; i < clients.length; i++) {
-        if (!reader.read(clients[i])) page.reject(i);
-        acc.add(nodeId, reader.facts);
+      facts.page = page;
+      for (let i = 0; i < page.size; i++) {
+        if (!page.read(i, facts)) page.reject(i);
+        facts.index = i;
+        acc.add(nodeId, facts, facts.clientIp);
       }
-      seen += clients.length;
+      seen += page.size;
       progress();
     }
   } else {

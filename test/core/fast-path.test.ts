@@ -1,6 +1,6 @@
 /**
- * The scan's fast path (list pages with only their envelope validated, each client read by
- * `WireClientReader`) against a plain zod parse of the same pages (`ListClientsResponseSchema`, then
+ * The scan's fast path (list pages with only their envelope validated, each client read in place from the
+ * page's bytes, or by `readParsedClient` when the byte reader declines a page) against a plain zod parse of the same pages (`ListClientsResponseSchema`, then
  * `factsOfClientInfo`): every figure of the snapshot agrees, on pages with the quirks of DESIGN §1 — numbers
  * as strings and strings as numbers, unknown extra fields, nulls, absent fields, an empty page with
  * `count > 0` — served over real HTTP on loopback to the real client.
@@ -9,7 +9,8 @@ import type { ServerResponse } from "node:http";
 import { ApiError } from "../../src/api/errors";
 import { ListClientsResponseSchema } from "../../src/api/schemas";
 import type { SessionsClient } from "../../src/api/types";
-import { SessionAccumulator, WireClientReader, factsOfClientInfo } from "../../src/core/aggregate";
+import { readParsedClient, type WireSessionFacts } from "../../src/api/wire-page";
+import { SessionAccumulator, clientIpOf, factsOfClientInfo } from "../../src/core/aggregate";
 import { scanSessions } from "../../src/core/scan";
 import { SCAN_OUTPUT_NAMES } from "../../src/core/types";
 import { clientFor, json, startServer, type Recorded, type TestServer } from "../api/helpers";
@@ -163,13 +164,14 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
   });
 
   test("the reader and the schema agree client by client, on every quirk", () => {
-    const reader = new WireClientReader();
+    const facts = {} as WireSessionFacts;
     for (let i = 0; i < 2000; i++) {
       const raw = wireClient(i);
-      expect(reader.read(raw)).toBe(true);
-      expect({ ...reader.facts }).toEqual(
-        factsOfClientInfo(ListClientsResponseSchema.parse({ clients: [raw] }).clients[0]!),
+      expect(readParsedClient(raw, facts)).toBe(true);
+      const { addr, ...rest } = factsOfClientInfo(
+        ListClientsResponseSchema.parse({ clients: [raw] }).clients[0]!,
       );
+      expect({ ...facts }).toEqual({ clientIp: clientIpOf(addr), ...rest });
     }
   });
 
@@ -181,7 +183,7 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
     ["a client that is not an object", "10.0.0.1:5000"],
   ])("refuses %s, as the schema does", (_what, client) => {
     const raw = typeof client === "string" ? client : { ...wireClient(1), ...client };
-    expect(new WireClientReader().read(raw)).toBe(false);
+    expect(readParsedClient(raw, {} as WireSessionFacts)).toBe(false);
     expect(ListClientsResponseSchema.safeParse({ clients: [raw] }).success).toBe(false);
   });
 

@@ -1,0 +1,184 @@
+/**
+ * A list page's sessions as the scan reads them: the fields its figures need, coerced as the zod schemas
+ * would (`looseString`, `looseInt`), from either of two sources:
+ *   - `JsonClientPage`: the page parsed by `JSON.parse`, each client read where it lies (the fallback);
+ *   - `ScannedClientPage`: the page's bytes read in place by `scanClientList` (page-scan.ts), with no object
+ *     and no throwaway string built per session (the fast path).
+ * Both answer the same questions the same way; a test feeds them the same bodies and compares every field.
+ */
+
+/** The key of an empty or absent value (a session without a name, a user, …). */
+export const NONE_KEY = "(none)";
+
+/** The fields of one session the scan's figures read, with the client's IP worked out of its address. */
+export interface WireSessionFacts {
+  /** `clientIpOf(peer || addr)`: behind a proxy `addr` is the proxy's side and `peer` the real client. */
+  clientIp: string;
+  name: string;
+  user: string;
+  db: string;
+  cmd: string;
+  idleSeconds: number;
+  ageSeconds: number;
+  /** `sub + psub`. */
+  subscriptions: number;
+}
+
+/**
+ * A list page with its envelope validated and its sessions left where the wire put them (the scan's fast
+ * path): `read` one into a reused `WireSessionFacts`, and `addrAt` for its full address only when needed.
+ */
+export interface WireClientPage {
+  time: string;
+  /** Total number of sessions in the cached list (not the page). */
+  count: number;
+  /** How many sessions this page gives, already cut so that no more than `count` come out in all. */
+  size: number;
+  /** Reads session `index` into `into`; false when the schema would refuse it (then call `reject`). */
+  read(index: number, into: WireSessionFacts): boolean;
+  /** Session `index`'s address as the facts name it: `peer`, else `addr`, else "". */
+  addrAt(index: number): string;
+  /** The same page giving only its first `size` sessions. */
+  cut(size: number): WireClientPage;
+  /** Throws the error a full validation of the page gives, naming the client at `index` when it passes. */
+  reject(index: number): never;
+}
+
+/** A text field as a key: `(none)` when empty or absent. */
+export function orNone(value: string | undefined): string {
+  return value === undefined || value === "" ? NONE_KEY : value;
+}
+
+/** A count as the figures use it: a positive finite number, else 0. */
+export function positiveOrZero(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/**
+ * The client IP of an `ip:port` address: `10.0.0.1:5000` → `10.0.0.1`, `[::1]:5000` → `::1`, and the old
+ * unbracketed Redis form `::1:5000` → `::1` (Redis always appends the port). Empty → `(none)`.
+ */
+export function clientIpOf(addr: string): string {
+  if (!addr) return NONE_KEY;
+  if (addr.startsWith("[")) {
+    const close = addr.indexOf("]");
+    return close > 1 ? addr.slice(1, close) : addr;
+  }
+  const colon = addr.lastIndexOf(":");
+  if (colon <= 0) return addr;
+  return isDigits(addr, colon + 1) ? addr.slice(0, colon) : addr;
+}
+
+/** Whether `text` from `start` to its end is one or more ASCII digits (a port), without slicing it. */
+function isDigits(text: string, start: number): boolean {
+  if (start >= text.length) return false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The fallback: a client as `JSON.parse` left it
+// ---------------------------------------------------------------------------------------------------------
+
+/** What the wire sent that the zod schemas would refuse: the page is then handed to them. */
+export const UNREADABLE = Symbol("unreadable");
+
+/** `looseString` of schemas.ts, without building anything: a number becomes its text, null is absent. */
+export function wireText(v: unknown): string | undefined | typeof UNREADABLE {
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return UNREADABLE;
+}
+
+/** `looseInt` of schemas.ts: a number, a numeric string, or absent (empty, null). */
+export function wireInt(v: unknown): number | undefined | typeof UNREADABLE {
+  if (typeof v === "number") return Number.isFinite(v) ? v : UNREADABLE;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") return UNREADABLE;
+  const t = v.trim();
+  if (t === "") return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : UNREADABLE;
+}
+
+/**
+ * Reads a DCS client as `JSON.parse` left it into `into`: only the fields the figures need, coerced as
+ * `ClientInfoSchema` would. False for a client the schema would refuse.
+ */
+export function readParsedClient(raw: unknown, into: WireSessionFacts): boolean {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  const c = raw as Record<string, unknown>;
+  const addr = wireText(c.addr);
+  const peer = wireText(c.peer);
+  const name = wireText(c.name);
+  const user = wireText(c.user);
+  const db = wireText(c.db);
+  const cmd = wireText(c.cmd);
+  const idle = wireInt(c.idle);
+  const age = wireInt(c.age);
+  const sub = wireInt(c.sub);
+  const psub = wireInt(c.psub);
+  if (
+    addr === UNREADABLE ||
+    peer === UNREADABLE ||
+    name === UNREADABLE ||
+    user === UNREADABLE ||
+    db === UNREADABLE ||
+    cmd === UNREADABLE ||
+    idle === UNREADABLE ||
+    age === UNREADABLE ||
+    sub === UNREADABLE ||
+    psub === UNREADABLE
+  ) {
+    return false;
+  }
+  into.clientIp = clientIpOf(peer || addr || "");
+  into.name = orNone(name);
+  into.user = orNone(user);
+  into.db = orNone(db);
+  into.cmd = orNone(cmd);
+  into.idleSeconds = positiveOrZero(idle);
+  into.ageSeconds = positiveOrZero(age);
+  into.subscriptions = positiveOrZero(sub) + positiveOrZero(psub);
+  return true;
+}
+
+/** The address of a client as `JSON.parse` left it (`peer`, else `addr`), "" when it has none it can read. */
+function parsedAddrOf(raw: unknown): string {
+  if (typeof raw !== "object" || raw === null) return "";
+  const c = raw as Record<string, unknown>;
+  const peer = wireText(c.peer);
+  const addr = wireText(c.addr);
+  return (peer !== UNREADABLE && peer) || (addr !== UNREADABLE && addr) || "";
+}
+
+/** A page parsed by `JSON.parse`: the fallback for a body the byte reader leaves alone. */
+export class JsonClientPage implements WireClientPage {
+  readonly size: number;
+
+  constructor(
+    readonly time: string,
+    readonly count: number,
+    private readonly clients: readonly unknown[],
+    readonly reject: (index: number) => never,
+    size = clients.length,
+  ) {
+    this.size = size;
+  }
+
+  read(index: number, into: WireSessionFacts): boolean {
+    return readParsedClient(this.clients[index], into);
+  }
+
+  addrAt(index: number): string {
+    return parsedAddrOf(this.clients[index]);
+  }
+
+  cut(size: number): WireClientPage {
+    return new JsonClientPage(this.time, this.count, this.clients, this.reject, Math.min(size, this.size));
+  }
+}

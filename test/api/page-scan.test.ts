@@ -1,0 +1,252 @@
+/**
+ * The byte reader of list pages (`scanClientList`) against the general way (`JSON.parse` of the body's text,
+ * then `readParsedClient`): wherever the byte reader accepts a body, every session's facts and address and the
+ * envelope are what the general way gives; wherever `JSON.parse` fails, the byte reader declines. Checked on
+ * pages the emulator renders, on hand-picked edge cases, on generated pages with random types and spacing,
+ * and on thousands of corrupted bodies (seeded, so that a failure repeats).
+ */
+import { utf8Text } from "../../src/api/http";
+import { ScannedClientPage, StringTable, scanClientList } from "../../src/api/page-scan";
+import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
+import { Snapshot } from "../../src/emulator/snapshot";
+import { createSyntheticNodes } from "../../src/emulator/synthetic";
+
+const encoder = new TextEncoder();
+const bytesOf = (text: string): Uint8Array => encoder.encode(text);
+
+/** A small seeded generator (mulberry32), so that every run sees the same bodies. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Outcome =
+  | { kind: "declined" }
+  | { kind: "read"; envelope: Record<string, unknown>; sessions: (WireSessionFacts & { addr: string })[] };
+
+function byBytes(bytes: Uint8Array, strings = new StringTable()): Outcome {
+  const scanned = scanClientList(bytes, strings);
+  if (!scanned) return { kind: "declined" };
+  const page = new ScannedClientPage("", 0, scanned.sessions, () => {
+    throw new Error("not reached");
+  });
+  const sessions = [];
+  for (let i = 0; i < page.size; i++) {
+    const facts = {} as WireSessionFacts;
+    expect(page.read(i, facts)).toBe(true);
+    sessions.push({ ...facts, addr: page.addrAt(i) });
+  }
+  return { kind: "read", envelope: scanned.envelope, sessions };
+}
+
+/** What the general way makes of the same bytes; undefined when it would not give a page of sessions. */
+function byJson(bytes: Uint8Array): Outcome | "not json" | "not a page" {
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8Text(bytes));
+  } catch {
+    return "not json";
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "not a page";
+  const { clients, ...envelope } = body as Record<string, unknown>;
+  if (!Array.isArray(clients)) return "not a page";
+  const sessions = [];
+  for (const raw of clients) {
+    const facts = {} as WireSessionFacts;
+    if (!readParsedClient(raw, facts)) return "not a page";
+    const c = raw as Record<string, unknown>;
+    const text = (v: unknown) => {
+      const t = wireText(v);
+      return t === UNREADABLE ? undefined : t;
+    };
+    sessions.push({ ...facts, addr: text(c.peer) || text(c.addr) || "" });
+  }
+  return { kind: "read", envelope: { ...envelope, clients: [] }, sessions };
+}
+
+/** The byte reader agrees with the general way on `text`; returns whether it read the body. */
+function agrees(bytes: Uint8Array): boolean {
+  const scanned = byBytes(bytes);
+  const parsed = byJson(bytes);
+  if (scanned.kind === "declined") return false;
+  // It read the body: the general way must read it too, to the same figures.
+  expect(parsed).toEqual(scanned);
+  return true;
+}
+
+async function emulatorPage(offset: number): Promise<string> {
+  const [node] = createSyntheticNodes({ nodes: 1, sessionsPerNode: 3000, seed: 11 }, () => Date.now());
+  const snapshot = new Snapshot(await node!.snapshot(), "2026-12-05T10:00:00.000Z");
+  const page = snapshot.page({ offset, limit: 1000 });
+  return JSON.stringify({ time: snapshot.time, clients: page.clients, count: page.count });
+}
+
+describe("the byte reader of list pages", () => {
+  test("reads the emulator's pages (the fast path is taken) and agrees on each session", async () => {
+    for (const offset of [0, 1000, 2500]) {
+      const text = await emulatorPage(offset);
+      expect(agrees(bytesOf(text))).toBe(true);
+    }
+  });
+
+  test("keeps one string per distinct value across pages (the table), and stays bounded", async () => {
+    const strings = new StringTable(64);
+    const first = byBytes(bytesOf(await emulatorPage(0)), strings);
+    const second = byBytes(bytesOf(await emulatorPage(1000)), strings);
+    if (first.kind !== "read" || second.kind !== "read") throw new Error("declined");
+    // Far more distinct values than 32 (half the table): the table was cleared many times, and still agrees.
+    expect(new Set(first.sessions.map((s) => s.name)).size).toBeGreaterThan(32);
+    const parsed = byJson(bytesOf(await emulatorPage(1000)));
+    expect(parsed).toEqual(second);
+  });
+
+  test.each([
+    [
+      "numbers as strings, with spaces",
+      '{"clients":[{"idle":" 42 ","age":"7","sub":"1","psub":""}],"count":"1"}',
+    ],
+    ["strings as numbers and booleans", '{"clients":[{"db":0,"user":7,"name":true,"cmd":false}],"time":"t"}'],
+    [
+      "a number past 15 digits, exponents, -0",
+      '{"clients":[{"idle":12345678901234567890,"age":1e3,"db":-0,"name":1.50}]}',
+    ],
+    ["nulls and absent fields", '{"clients":[{"addr":null,"peer":null,"name":null,"idle":null},{}]}'],
+    ["an empty peer gives way to addr", '{"clients":[{"peer":"","addr":"10.0.0.1:5"}]}'],
+    ["duplicate keys: the last wins", '{"clients":[{"name":"a","name":"b","addr":"1.1.1.1:1","addr":null}]}'],
+    [
+      "escapes in values",
+      '{"clients":[{"name":"a\\"b\\\\c\\u00e9\\n","peer":"\\u0031.2.3.4:5","cmd":"\\/"}]}',
+    ],
+    ["UTF-8 beyond ASCII", '{"clients":[{"name":"café-東京","addr":"[fe80::1]:6379","user":"😀"}]}'],
+    [
+      "IPv6 and odd addresses",
+      '{"clients":[{"addr":"::1:5000"},{"addr":"[::1]:x"},{"addr":":5"},{"addr":"[]:1"},{"addr":"h"}]}',
+    ],
+    [
+      "unknown nested fields",
+      '{"clients":[{"x":{"y":[1,{"z":[true,false,null,"s",-1.5e-3]}]},"flags":"N"}],"extra":{"a":[]}}',
+    ],
+    [
+      "whitespace everywhere",
+      ' \n{ "clients" : [ { "name" : "w" , "idle" : 3 } , { } ] , "count" : 2 } \r\n\t',
+    ],
+    ["an empty page with a count", '{"time":"t","count":5,"clients":[]}'],
+    ["no count (counted from the page)", '{"clients":[{"name":"n"}]}'],
+  ])("agrees on %s", (_what, text) => {
+    expect(agrees(bytesOf(text))).toBe(true);
+  });
+
+  test.each([
+    ["a byte-order mark", "\uFEFF" + '{"clients":[]}'],
+    ["clients: null", '{"clients":null}'],
+    ["no clients", '{"count":1}'],
+    ["clients twice", '{"clients":[],"clients":[]}'],
+    ["an escaped key", '{"clients":[{"n\\u0061me":"x"}]}'],
+    ["a boolean count", '{"clients":[{"idle":true}]}'],
+    ["text that is not a number", '{"clients":[{"age":"ten"}]}'],
+    ["a number that is not finite", '{"clients":[{"sub":1e400}]}'],
+    ["an object as an address", '{"clients":[{"addr":{"ip":"1"}}]}'],
+    ["a number as an address", '{"clients":[{"peer":123}]}'],
+    ["a client that is not an object", '{"clients":["10.0.0.1:5"]}'],
+    ["a top-level __proto__", '{"__proto__":{},"clients":[]}'],
+    ["nesting past 64 levels", `{"clients":[{"x":${"[".repeat(70)}${"]".repeat(70)}}]}`],
+    ["a top-level array", "[]"],
+    ["an empty body", ""],
+  ])("declines %s (the general way decides)", (_what, text) => {
+    expect(byBytes(bytesOf(text)).kind).toBe("declined");
+  });
+
+  test("agrees on 2,000 generated pages of random types and spacing, and reads most of them", () => {
+    const next = random(20261205);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+    const space = () => pick(["", "", "", " ", "\n", "\t", " \r\n "]);
+    const text = () =>
+      pick([
+        '""',
+        '"get"',
+        '"10.0.0.1:6379"',
+        '"[::1]:1"',
+        '"a\\"b"',
+        '"é"',
+        '"\\u00e9"',
+        '"x y"',
+        "null",
+        "0",
+        "12",
+        "-3",
+        "1.5",
+        "true",
+      ]);
+    const address = () =>
+      pick(['"10.0.0.1:6379"', '"[::1]:1"', '"::1:5"', '""', '"h"', '"\\u0031.0.0.2:3"', "null"]);
+    const count = () =>
+      pick(["0", "1", "42", "-7", "1e2", "2.5", '"8"', '" 9 "', '""', "null", "123456789012345678"]);
+    const other = () =>
+      pick(['"N"', "0", "-1", "[]", "{}", '{"a":[1,"b",null]}', "false", '"\\t"', "3.0E+2"]);
+    const fields: [string, () => string][] = [
+      ["addr", address], ["peer", address], ["name", text], ["user", text], ["db", text], ["cmd", text],
+      ["idle", count], ["age", count], ["sub", count], ["psub", count], ["fd", other], ["flags", other],
+    ]; // prettier-ignore
+    let read = 0;
+    for (let page = 0; page < 2000; page++) {
+      const clients = [];
+      for (let c = 0; c < 1 + Math.floor(next() * 5); c++) {
+        const members = fields
+          .filter(() => next() < 0.8)
+          .map(([key, value]) => `${space()}"${key}"${space()}:${space()}${value()}${space()}`);
+        clients.push(`{${members.join(",")}}`);
+      }
+      const body = `${space()}{"time":"t",${space()}"clients":[${clients.join(`,${space()}`)}],"count":${count()}}${space()}`;
+      if (agrees(bytesOf(body))) read++;
+    }
+    // Every value the generator writes is one the byte reader takes: it read them all.
+    expect(read).toBe(2000);
+  });
+
+  test("never reads a body that is not JSON: 20,000 corrupted pages", async () => {
+    const next = random(7);
+    const base = bytesOf(
+      JSON.stringify({
+        time: "t",
+        count: 3,
+        clients: [
+          { addr: "10.0.0.1:1", name: 'a"b', idle: 5, db: "0", extra: [1, { x: null }] },
+          { peer: "[::1]:2", cmd: "get", age: "7", sub: 1, psub: -2.5e1, user: "é" },
+          {},
+        ],
+      }),
+    );
+    const interesting = bytesOf('"{}[],:\\ 0-9e.Eu+nt\u0001\n');
+    let readCount = 0;
+    let notJson = 0;
+    for (let round = 0; round < 20_000; round++) {
+      const bytes = Array.from(base);
+      for (let edits = 1 + Math.floor(next() * 3); edits > 0; edits--) {
+        const at = Math.floor(next() * (bytes.length + 1));
+        const what = next();
+        const byte = interesting[Math.floor(next() * interesting.length)]!;
+        if (what < 0.3) bytes.splice(at, 1);
+        else if (what < 0.6) bytes.splice(at, 0, byte);
+        else if (what < 0.9) bytes[Math.min(at, bytes.length - 1)] = byte;
+        else bytes.length = at; // cut off
+      }
+      const body = Uint8Array.from(bytes);
+      const parsed = byJson(body);
+      if (parsed === "not json") {
+        notJson++;
+        expect(byBytes(body).kind).toBe("declined");
+      } else if (agrees(body)) {
+        readCount++;
+      }
+    }
+    // Both kinds were met many times: the check above is not vacuous.
+    expect(notJson).toBeGreaterThan(5000);
+    expect(readCount).toBeGreaterThan(1000);
+  });
+});
