@@ -10,21 +10,10 @@ import { ScannedClientPage, StringTable, scanClientList } from "../../src/api/pa
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
+import { seededRandom as random } from "./helpers";
 
 const encoder = new TextEncoder();
 const bytesOf = (text: string): Uint8Array => encoder.encode(text);
-
-/** A small seeded generator (mulberry32), so that every run sees the same bodies. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome =
   | { kind: "declined" }
