@@ -1,7 +1,7 @@
 /** The DCS v2 session operations (DESIGN §1), one function each, inputs checked before any request. */
 import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
-import { decodeResponse, logTo, utf8Text, type ApiResponse, type Transport } from "./http";
+import { decodeResponse, logTo, utf8Text, type ApiRequest, type ApiResponse, type Transport } from "./http";
 import { ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
@@ -180,14 +180,22 @@ function waitSettings(options: WaitForJobOptions): WaitSettings {
 // Paging: every page of a node's list, in order, a few fetched ahead
 // ---------------------------------------------------------------------------------------------------------
 
-/** Sends one validated list request. */
+/** Sends one validated list request; `readBody` reads a success body from its bytes (the fast path). */
 function sendList(
   transport: Transport,
   instanceId: string,
   query: ListQuery,
   options?: CallOptions,
+  readBody?: ApiRequest["readBody"],
 ): Promise<ApiResponse> {
-  return transport.send({ operation: "listClients", params: { instance_id: instanceId }, query, options });
+  const request: ApiRequest = {
+    operation: "listClients",
+    params: { instance_id: instanceId },
+    query,
+    options,
+  };
+  if (readBody) request.readBody = readBody;
+  return transport.send(request);
 }
 
 /** A decoded list body as a page: without a `count`, the sessions up to the end of this page. */
@@ -291,13 +299,9 @@ async function fetchWirePage(
   strings: StringTable,
   options?: CallOptions,
 ): Promise<WireClientPage> {
-  const res = await transport.send({
-    operation: "listClients",
-    params: { instance_id: instanceId },
-    query,
-    options,
-    readBody: (bytes) => scanClientList(bytes, strings),
-  });
+  const res = await sendList(transport, instanceId, query, options, (bytes) =>
+    scanClientList(bytes, strings),
+  );
   const scanned = res.body instanceof ScannedList ? res.body : undefined;
   const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);
   const size = scanned ? scanned.sessions.size : body.clients.length;

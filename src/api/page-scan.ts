@@ -192,7 +192,7 @@ export function scannedAddrAt(s: ScannedSessions, index: number): string {
 class Scanner {
   /** Flags of the last string `endOfString` read. */
   flags = 0;
-  /** FNV-1a hash of the last string `endOfHashedString` read. */
+  /** FNV-1a hash of the last string `endOfString` read. */
   hash = 0;
   /** The value of the last number `endOfNumber` read. */
   number = 0;
@@ -214,29 +214,11 @@ class Scanner {
     return p;
   }
 
-  /** `p` is just past an opening quote: the position of the closing one, or -1. Sets `flags`. */
+  /**
+   * `p` is just past an opening quote: the position of the closing one, or -1. Sets `flags`, and `hash` (the
+   * FNV-1a hash of the bytes, for the string table; escapes are not hashed, as escaped text is not looked up).
+   */
   endOfString(p: number): number {
-    const b = this.b;
-    let flags = 0;
-    for (;;) {
-      const c = b[p];
-      if (c === 34) break;
-      if (c < 32) return -1;
-      if (c === 92) {
-        p = this.endOfEscape(p);
-        if (p < 0) return -1;
-        flags |= ESCAPED;
-        continue;
-      }
-      if (c >= 128) flags |= NON_ASCII;
-      p++;
-    }
-    this.flags = flags;
-    return p;
-  }
-
-  /** `endOfString` that also hashes the bytes (for the string table). */
-  endOfHashedString(p: number): number {
     const b = this.b;
     let hash = HASH_START;
     let flags = 0;
@@ -581,7 +563,7 @@ class Scanner {
     const c = b[p];
     if (c === 34) {
       const start = p + 1;
-      const end = this.endOfHashedString(start);
+      const end = this.endOfString(start);
       if (end < 0) return UNREADABLE;
       this.at = end + 1;
       return this.flags === 0

@@ -31,8 +31,6 @@ export interface SessionFacts extends Omit<SessionSummary, "nodeId"> {
   subscriptions: number;
 }
 
-const count = positiveOrZero;
-
 /** Defined beside the wire readers (api/wire-page.ts), which work out the same keys. */
 export { NONE_KEY, clientIpOf, orNone };
 
@@ -44,9 +42,9 @@ export function factsOfClientInfo(c: ClientInfo): SessionFacts {
     user: orNone(c.user),
     db: orNone(c.db),
     cmd: orNone(c.cmd),
-    idleSeconds: count(c.idle),
-    ageSeconds: count(c.age),
-    subscriptions: count(c.sub) + count(c.psub),
+    idleSeconds: positiveOrZero(c.idle),
+    ageSeconds: positiveOrZero(c.age),
+    subscriptions: positiveOrZero(c.sub) + positiveOrZero(c.psub),
   };
 }
 
@@ -80,9 +78,9 @@ export function factsOfGeminiSession(s: GeminiSession): SessionFacts {
     user: NONE_KEY,
     db: orNone(s.db),
     cmd: orNone(s.cmd),
-    idleSeconds: count(s.idle),
-    ageSeconds: count(s.age),
-    subscriptions: count(s.sub) + count(s.psub),
+    idleSeconds: positiveOrZero(s.idle),
+    ageSeconds: positiveOrZero(s.age),
+    subscriptions: positiveOrZero(s.sub) + positiveOrZero(s.psub),
   };
 }
 
