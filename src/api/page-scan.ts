@@ -210,7 +210,8 @@ class Scanner {
   ws(p: number): number {
     const b = this.b;
     let c = b[p];
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++p];
+    // One comparison for the usual case, a byte that is not whitespace.
+    while (c <= 32 && (c === 32 || c === 10 || c === 13 || c === 9)) c = b[++p];
     return p;
   }
 
