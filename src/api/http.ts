@@ -18,6 +18,7 @@ import {
 } from "./retry";
 import { ErrorBodySchema, JOB_ID_OPERATIONS, OPERATIONS, parseWireJson, type OperationName } from "./schemas";
 import { signRequest } from "./signer";
+import { undiciPool } from "./undici-pool";
 import type { CallOptions, Credentials, Logger, TimeoutOptions } from "./types";
 
 export interface TransportSettings {
@@ -505,8 +506,8 @@ export function createTransport(settings: TransportSettings): Transport {
     if (!pool) {
       // undici is loaded at the first request, not with the client: it takes longer to load than the rest
       // of the client, and processes that only validate (the Terraform provider's) never send one.
-      const { Pool } = require("undici") as typeof import("undici");
-      pool = new Pool(origin, {
+      const UndiciPool = undiciPool();
+      pool = new UndiciPool(origin, {
         connections: 16,
         keepAliveTimeout: 10_000,
         connect: { timeout: timeouts.connectMs },
