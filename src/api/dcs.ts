@@ -36,6 +36,7 @@ import type {
 } from "./types";
 import { checkFields, checkId, checkWire } from "./validate";
 import { JsonClientPage } from "./wire-page";
+import { nodeWithoutIdLabel } from "./node-label";
 
 /** Wire names → the names callers use, so that a ValidationError names what the caller wrote. */
 const FIELD_NAMES = {
@@ -418,7 +419,7 @@ function splitByNodeId(
     else named.push({ nodeId: node.node_id, ...toNodeWithoutId(node) });
   }
   if (unnamed.length === 0) return { nodes: named };
-  const names = unnamed.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  const names = unnamed.map(nodeWithoutIdLabel).join(", ");
   const message = `listNodes: ${unnamed.length} node(s) listed without a node_id (${names}): the clients APIs cannot name them`;
   logTo(logger, "warn", message, { operation: "listNodes", withoutNodeId: unnamed.length });
   return { nodes: named, withoutNodeId: unnamed };

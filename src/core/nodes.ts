@@ -13,6 +13,7 @@
 import { ApiError, ValidationError } from "../api/errors";
 import type { CallOptions, NodeWithoutId, SessionNode, SessionsClient } from "../api/types";
 import type { Engine, ProgressEvent, SkippedNode } from "./types";
+import { nodeWithoutIdLabel } from "../api/node-label";
 
 export interface TargetNode {
   nodeId: string;
@@ -108,7 +109,7 @@ export function skippedSessionNodesOf(
 
 /** The one line a user reads about skipped nodes. */
 function skippedMessage(skipped: ReadonlyArray<SkippedNode>): string {
-  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  const names = skipped.map(nodeWithoutIdLabel).join(", ");
   return (
     `${skipped.length} node(s) that hold sessions were listed without a node_id (${names}): ` +
     `they are skipped, and their sessions are not counted`

@@ -21,6 +21,7 @@ import {
   type SessionPurgeInputs,
   type SessionScanInputs,
 } from "./inputs";
+import { nodeWithoutIdLabel } from "../api/node-label";
 
 /** The `huaweicloud:*` stack config keys the provider reads (DESIGN §3). */
 export const CONFIG_KEYS = {
@@ -239,7 +240,7 @@ export class SessionProvider implements pulumi.dynamic.ResourceProvider {
   private warnSkippedNodes(instanceId: string, snapshot: SessionSnapshot): void {
     const skipped = snapshot.skippedNodes ?? [];
     if (skipped.length === 0) return;
-    const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+    const names = skipped.map(nodeWithoutIdLabel).join(", ");
     this.warn(
       `SessionScan of ${instanceId}: ${skipped.length} node(s) listed without a node_id were not scanned ` +
         `(${names}); their sessions are not in totalSessions`,

@@ -6,6 +6,7 @@ import type { ProviderContext } from "./provider";
 import { blockType, type BlockSpec } from "./protocol/schema";
 import type { DataSourceDefinition, Diagnostic } from "./protocol/types";
 import type { ValueType } from "./protocol/values";
+import { nodeWithoutIdLabel } from "../api/node-label";
 
 const counts: ValueType = ["map", "number"];
 
@@ -85,7 +86,7 @@ const OUTPUT_TYPE: ValueType = [
 function skippedNodesWarnings(snapshot: SessionSnapshot): Diagnostic[] {
   const skipped = snapshot.skippedNodes ?? [];
   if (skipped.length === 0) return [];
-  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  const names = skipped.map(nodeWithoutIdLabel).join(", ");
   return [
     {
       severity: "warning",

@@ -6,6 +6,7 @@ import type { PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration, heading, renderBars, renderTable } from "./table";
 import type { Style } from "./table";
 import { matchedSessionsTitle } from "./values";
+import { nodeWithoutIdLabel } from "../../api/node-label";
 
 /** How many entries of a `by*` map the table shows. */
 const MAP_ROWS = 5;
@@ -48,7 +49,7 @@ export function renderNodes(list: NodeList, style: Style): string {
 function skippedNodesLine(s: SessionSnapshot, style: Style): string[] {
   const skipped = s.skippedNodes ?? [];
   if (skipped.length === 0) return [];
-  const names = skipped.map((n) => n.name ?? n.logicalNodeId ?? "(unnamed)").join(", ");
+  const names = skipped.map(nodeWithoutIdLabel).join(", ");
   return [`  ${style.dim(`not scanned (listed without a node_id, sessions not counted): ${names}`)}`];
 }
 

@@ -8,6 +8,7 @@ import { IDLE_BUCKETS } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration } from "./table";
 import { matchedSessionsTitle, topOf, visible } from "./values";
+import { nodeWithoutIdLabel } from "../../api/node-label";
 
 /** How many rows the client tables keep (the rest is one "other" row). */
 const TOP_ROWS = 10;
@@ -100,7 +101,7 @@ function snapshotSections(s: SessionSnapshot, label: string): string[] {
 function skippedNodesNote(s: SessionSnapshot): string[] {
   const skipped = s.skippedNodes ?? [];
   if (skipped.length === 0) return [];
-  const names = skipped.map((n) => escapeText(n.name ?? n.logicalNodeId ?? "(unnamed)")).join(", ");
+  const names = skipped.map((n) => escapeText(nodeWithoutIdLabel(n))).join(", ");
   return [`*Not scanned (listed without a node_id), so not counted: ${names}.*`, ""];
 }
 
