@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
 import { decodeResponse, logTo, utf8Text, type ApiRequest, type ApiResponse, type Transport } from "./http";
+import { nodeWithoutIdLabel } from "./node-label";
 import { ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
@@ -36,7 +37,6 @@ import type {
 } from "./types";
 import { checkFields, checkId, checkWire } from "./validate";
 import { JsonClientPage } from "./wire-page";
-import { nodeWithoutIdLabel } from "./node-label";
 
 /** Wire names → the names callers use, so that a ValidationError names what the caller wrote. */
 const FIELD_NAMES = {

@@ -18,8 +18,8 @@ import {
 } from "./retry";
 import { ErrorBodySchema, JOB_ID_OPERATIONS, OPERATIONS, parseWireJson, type OperationName } from "./schemas";
 import { signRequest } from "./signer";
-import { undiciPool } from "./undici-pool";
 import type { CallOptions, Credentials, Logger, TimeoutOptions } from "./types";
+import { undiciPool } from "./undici-pool";
 
 export interface TransportSettings {
   projectId: string;

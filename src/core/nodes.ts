@@ -11,9 +11,9 @@
  *   message says so (a scan also reports it in `skippedNodes`), so that its sessions are not silently missing.
  */
 import { ApiError, ValidationError } from "../api/errors";
+import { nodeWithoutIdLabel } from "../api/node-label";
 import type { CallOptions, NodeWithoutId, SessionNode, SessionsClient } from "../api/types";
 import type { Engine, ProgressEvent, SkippedNode } from "./types";
-import { nodeWithoutIdLabel } from "../api/node-label";
 
 export interface TargetNode {
   nodeId: string;

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { ApiError, CredentialsError, redact } from "../api/errors";
+import { nodeWithoutIdLabel } from "../api/node-label";
 import type { ClientOptions, Credentials } from "../api/types";
 import { purgeSessions } from "../core/purge";
 import { scanSessions } from "../core/scan";
@@ -21,7 +22,6 @@ import {
   type SessionPurgeInputs,
   type SessionScanInputs,
 } from "./inputs";
-import { nodeWithoutIdLabel } from "../api/node-label";
 
 /** The `huaweicloud:*` stack config keys the provider reads (DESIGN §3). */
 export const CONFIG_KEYS = {

@@ -1,4 +1,5 @@
 /** The `dcssessions_scan` data source: `scanSessions` with its inputs and every output as typed attributes. */
+import { nodeWithoutIdLabel } from "../api/node-label";
 import type { ScanOptions, SessionSnapshot } from "../core/types";
 import { errorDiagnostic, fromCore, issueDiagnostics, isUnknownValue, toCore } from "./attributes";
 import { loadCore } from "./core";
@@ -6,7 +7,6 @@ import type { ProviderContext } from "./provider";
 import { blockType, type BlockSpec } from "./protocol/schema";
 import type { DataSourceDefinition, Diagnostic } from "./protocol/types";
 import type { ValueType } from "./protocol/values";
-import { nodeWithoutIdLabel } from "../api/node-label";
 
 const counts: ValueType = ["map", "number"];
 

@@ -1,4 +1,5 @@
 /** Human output (`--output table`): a summary, the top idle sessions and text bars, per command. */
+import { nodeWithoutIdLabel } from "../../api/node-label";
 import type { ClientInfo } from "../../api/schemas";
 import type { NodeList } from "../../api/types";
 import { IDLE_BUCKETS, OTHER_KEY } from "../../core/types";
@@ -6,7 +7,6 @@ import type { PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration, heading, renderBars, renderTable } from "./table";
 import type { Style } from "./table";
 import { matchedSessionsTitle } from "./values";
-import { nodeWithoutIdLabel } from "../../api/node-label";
 
 /** How many entries of a `by*` map the table shows. */
 const MAP_ROWS = 5;

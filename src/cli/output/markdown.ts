@@ -4,11 +4,11 @@
  * names, users, commands) is shown in a code span, where neither Markdown, HTML, @mentions nor issue
  * references are interpreted.
  */
+import { nodeWithoutIdLabel } from "../../api/node-label";
 import { IDLE_BUCKETS } from "../../core/types";
 import type { IdleBucket, PurgeReport, SessionSnapshot } from "../../core/types";
 import { formatCount, formatDuration } from "./table";
 import { matchedSessionsTitle, topOf, visible } from "./values";
-import { nodeWithoutIdLabel } from "../../api/node-label";
 
 /** How many rows the client tables keep (the rest is one "other" row). */
 const TOP_ROWS = 10;
