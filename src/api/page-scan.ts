@@ -3,7 +3,9 @@
  * envelope's fields are parsed, and of each client only the ten fields the scan's figures need are read, in
  * place, into columns. No text of the body, no object per client, and no string per field that the figures
  * would throw away: the few distinct names, users, dbs, commands and client IPs of a page are strings held in
- * a `StringTable` and found again by their bytes.
+ * a `StringTable` and found again by their bytes. A client's keys are recognised by comparing their bytes,
+ * four at a time, with the keys of the same rank in the client before (DCS sends every client's keys in the
+ * same order); a key that differs is read byte by byte, checked, and remembered in turn.
  *
  * It accepts a subset of JSON and gives, on that subset, exactly what `JSON.parse` then `readParsedClient`
  * give. Anything else (a syntax error, an escaped key, a field of a type the schemas refuse or that is merely
@@ -39,6 +41,13 @@ const ESCAPED = 1;
 const NON_ASCII = 2;
 
 const MAX_DEPTH = 64;
+
+/** How many keys of a client are remembered, by rank, to recognise the next client's keys. */
+const KEY_SLOTS = 32;
+
+/** 1 for the four bytes JSON allows between tokens (space, tab, line feed, carriage return). */
+const WHITESPACE = new Uint8Array(256);
+for (const c of [32, 9, 10, 13]) WHITESPACE[c] = 1;
 
 /** Zero bytes after the body: an escape or a literal reads at most 5 bytes past where it starts. */
 const PADDING = BODY_PADDING;
@@ -198,6 +207,11 @@ class Scanner {
   number = 0;
   /** Where the last `clients`, `text` or `integer` stopped. */
   private at = 0;
+  /** The keys of the last client, by rank: where the bytes of each lie in the body, their length, their field id. */
+  private readonly keyAt = new Int32Array(KEY_SLOTS);
+  private readonly keyLength = new Int32Array(KEY_SLOTS);
+  private readonly keyField = new Int32Array(KEY_SLOTS);
+  private readonly view: DataView;
 
   constructor(
     /** The body, then at least `PADDING` zero bytes: a zero stops every loop, so none reads past the end. */
@@ -205,13 +219,15 @@ class Scanner {
     /** The body's own length. */
     private readonly length: number,
     private readonly strings: StringTable,
-  ) {}
+  ) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
 
   ws(p: number): number {
     const b = this.b;
-    let c = b[p];
-    // One comparison for the usual case, a byte that is not whitespace.
-    while (c <= 32 && (c === 32 || c === 10 || c === 13 || c === 9)) c = b[++p];
+    // A table rather than four comparisons: the same test runs whatever the byte, so code compiled before
+    // the first whitespace (or the padding's zero) is seen need not be thrown away when it is.
+    while (WHITESPACE[b[p]!] === 1) p++;
     return p;
   }
 
@@ -377,6 +393,8 @@ class Scanner {
           if (read === undefined) return undefined;
           sessions = read;
           p = this.at;
+          if (b[p] !== 93) return undefined;
+          p++;
         } else {
           // A key JSON.parse would make an own property but an assignment would not: left to it.
           if (key === "__proto__") return undefined;
@@ -397,7 +415,10 @@ class Scanner {
     return new ScannedList(envelope, sessions);
   }
 
-  /** `p` is just past the `[` of `clients`: every client read into columns, or undefined to decline. */
+  /**
+   * `p` is just past the `[` of `clients`: every client read into columns, or undefined to decline. Sets `at`
+   * on the byte after the last client, which the caller checks is the `]`.
+   */
   private clients(p: number): ScannedSessions | undefined {
     const b = this.b;
     const s: ScannedSessions = {
@@ -417,142 +438,179 @@ class Scanner {
     };
     p = this.ws(p);
     if (b[p] === 93) {
-      this.at = p + 1;
+      this.at = p;
       return s;
     }
     for (;;) {
-      if (b[p] !== 123) return undefined;
+      p = this.client(p, s);
+      if (p < 0) return undefined;
+      p = this.ws(p);
+      // Every client passes here, the last one too: the end of the page runs no operation that the code
+      // V8 compiled during the first page has not seen, and so does not throw that code away.
+      this.at = p;
+      if (b[p] !== 44) return s;
       p = this.ws(p + 1);
-      let addrStart = -1;
-      let addrEnd = -1;
-      let addrFlags = 0;
-      let peerStart = -1;
-      let peerEnd = -1;
-      let peerFlags = 0;
-      let name: string | undefined;
-      let user: string | undefined;
-      let db: string | undefined;
-      let cmd: string | undefined;
-      let idle: number | undefined;
-      let age: number | undefined;
-      let sub: number | undefined;
-      let psub: number | undefined;
-      if (b[p] !== 125) {
-        for (;;) {
-          if (b[p] !== 34) return undefined;
-          const keyStart = ++p;
+    }
+  }
+
+  /**
+   * `p` is on the `{` of a client: its facts appended to `s`, and the position past its `}`, or -1 to decline.
+   * A method of its own, too long for V8 to inline: the loop over the clients stays small, so that the copy
+   * of it V8 compiles in the middle of the first page is quick to make, and this method is compiled once, as
+   * an ordinary function (measured in docs/performance.md).
+   */
+  private client(p: number, s: ScannedSessions): number {
+    const b = this.b;
+    if (b[p] !== 123) return -1;
+    p = this.ws(p + 1);
+    let addrStart = -1;
+    let addrEnd = -1;
+    let addrFlags = 0;
+    let peerStart = -1;
+    let peerEnd = -1;
+    let peerFlags = 0;
+    let name: string | undefined;
+    let user: string | undefined;
+    let db: string | undefined;
+    let cmd: string | undefined;
+    let idle: number | undefined;
+    let age: number | undefined;
+    let sub: number | undefined;
+    let psub: number | undefined;
+    if (b[p] !== 125) {
+      for (let rank = 0; ; rank++) {
+        if (b[p] !== 34) return -1;
+        const keyStart = ++p;
+        let field: number;
+        const slot = rank < KEY_SLOTS ? rank : KEY_SLOTS - 1;
+        const length = this.keyLength[slot]!;
+        if (b[keyStart + length] === 34 && this.sameKey(keyStart, this.keyAt[slot]!, length)) {
+          field = this.keyField[slot]!;
+          p = keyStart + length;
+        } else {
           // The key, read here rather than by endOfString: an escaped key is declined anyway.
           let k = b[p];
           while (k !== 34) {
-            if (k < 32 || k === 92) return undefined;
+            if (k < 32 || k === 92) return -1;
             k = b[++p];
           }
-          const field = fieldOf(b, keyStart, p);
-          p = this.ws(p + 1);
-          if (b[p] !== 58) return undefined;
-          p = this.ws(p + 1);
-          const c = b[p];
-          if (field === 0) {
-            // Skipped, but checked: strings and numbers (nearly every field) without a call through endOfValue.
-            if (c === 34) {
-              let v = b[++p];
-              while (v !== 34) {
-                if (v < 32) return undefined;
-                if (v === 92) {
-                  p = this.endOfEscape(p);
-                  if (p < 0) return undefined;
-                } else {
-                  p++;
-                }
-                v = b[p];
-              }
-              p++;
-            } else if (c >= 49 && c <= 57) {
-              // A positive integer, the common case, read here; a fraction or an exponent by endOfNumber.
-              const start = p;
-              let d = b[++p];
-              while (d >= 48 && d <= 57) d = b[++p];
-              if (d === 46 || d === 101 || d === 69) {
-                p = this.endOfNumber(start);
-                if (p < 0) return undefined;
-              }
-            } else {
-              p = c === 45 || c === 48 ? this.endOfNumber(p) : this.endOfValue(p, 2);
-              if (p < 0) return undefined;
-            }
-          } else if (field <= PEER) {
-            // An address: a string, or null for none. Anything else is left to the general way.
-            if (c === 34) {
-              const start = p + 1;
-              p = this.endOfString(start);
-              if (p < 0) return undefined;
-              if (field === ADDR) {
-                addrStart = start;
-                addrEnd = p;
-                addrFlags = this.flags;
-              } else {
-                peerStart = start;
-                peerEnd = p;
-                peerFlags = this.flags;
-              }
-              p++;
-            } else {
-              p = this.literal(p, "null");
-              if (p < 0) return undefined;
-              if (field === ADDR) addrStart = -1;
-              else peerStart = -1;
-            }
-          } else if (field <= CMD) {
-            const text = this.text(p);
-            if (text === UNREADABLE) return undefined;
-            p = this.at;
-            if (field === NAME) name = text;
-            else if (field === USER) user = text;
-            else if (field === DB) db = text;
-            else cmd = text;
-          } else {
-            const n = this.integer(p);
-            if (n === UNREADABLE) return undefined;
-            p = this.at;
-            if (field === IDLE) idle = n;
-            else if (field === AGE) age = n;
-            else if (field === SUB) sub = n;
-            else psub = n;
-          }
-          p = this.ws(p);
-          if (b[p] === 125) break;
-          if (b[p] !== 44) return undefined;
-          p = this.ws(p + 1);
+          field = fieldOf(b, keyStart, p);
+          this.keyAt[slot] = keyStart;
+          this.keyLength[slot] = p - keyStart;
+          this.keyField[slot] = field;
         }
+        // Whitespace is looked for only where the expected byte is not: compact JSON never needs it.
+        if (b[++p] !== 58) {
+          p = this.ws(p);
+          if (b[p] !== 58) return -1;
+        }
+        let c = b[++p];
+        if (c <= 32) c = b[(p = this.ws(p))];
+        if (field === 0) {
+          // Skipped, but checked: strings and numbers (nearly every field) without a call through endOfValue.
+          if (c === 34) {
+            let v = b[++p];
+            while (v !== 34) {
+              if (v < 32) return -1;
+              if (v === 92) {
+                p = this.endOfEscape(p);
+                if (p < 0) return -1;
+              } else {
+                p++;
+              }
+              v = b[p];
+            }
+            p++;
+          } else if (c >= 49 && c <= 57) {
+            // A positive integer, the common case, read here; a fraction or an exponent by endOfNumber.
+            const start = p;
+            let d = b[++p];
+            while (d >= 48 && d <= 57) d = b[++p];
+            if (d === 46 || d === 101 || d === 69) {
+              p = this.endOfNumber(start);
+              if (p < 0) return -1;
+            }
+          } else {
+            p = c === 45 || c === 48 ? this.endOfNumber(p) : this.endOfValue(p, 2);
+            if (p < 0) return -1;
+          }
+        } else if (field <= PEER) {
+          // An address: a string, or null for none. Anything else is left to the general way.
+          if (c === 34) {
+            const start = p + 1;
+            p = this.endOfString(start);
+            if (p < 0) return -1;
+            if (field === ADDR) {
+              addrStart = start;
+              addrEnd = p;
+              addrFlags = this.flags;
+            } else {
+              peerStart = start;
+              peerEnd = p;
+              peerFlags = this.flags;
+            }
+            p++;
+          } else {
+            p = this.literal(p, "null");
+            if (p < 0) return -1;
+            if (field === ADDR) addrStart = -1;
+            else peerStart = -1;
+          }
+        } else if (field <= CMD) {
+          const text = this.text(p);
+          if (text === UNREADABLE) return -1;
+          p = this.at;
+          if (field === NAME) name = text;
+          else if (field === USER) user = text;
+          else if (field === DB) db = text;
+          else cmd = text;
+        } else {
+          const n = this.integer(p);
+          if (n === UNREADABLE) return -1;
+          p = this.at;
+          if (field === IDLE) idle = n;
+          else if (field === AGE) age = n;
+          else if (field === SUB) sub = n;
+          else psub = n;
+        }
+        let after = b[p];
+        if (after !== 44 && after !== 125) after = b[(p = this.ws(p))];
+        if (after === 125) break;
+        if (after !== 44) return -1;
+        if (b[++p] !== 34) p = this.ws(p);
       }
-      // `peer || addr`: an empty peer gives way to the address.
-      if (peerStart >= 0 && peerEnd > peerStart) {
-        addrStart = peerStart;
-        addrEnd = peerEnd;
-        addrFlags = peerFlags;
-      } else if (addrEnd <= addrStart) {
-        addrStart = -1;
-      }
-      const i = s.size++;
-      s.clientIp[i] = addrStart < 0 ? NONE_KEY : this.ipOf(addrStart, addrEnd, addrFlags);
-      s.name[i] = orNone(name);
-      s.user[i] = orNone(user);
-      s.db[i] = orNone(db);
-      s.cmd[i] = orNone(cmd);
-      s.idle[i] = positiveOrZero(idle);
-      s.age[i] = positiveOrZero(age);
-      s.subscriptions[i] = positiveOrZero(sub) + positiveOrZero(psub);
-      s.addrStart[i] = addrStart;
-      s.addrEnd[i] = addrEnd;
-      s.addrFlags[i] = addrFlags;
-      p = this.ws(p + 1);
-      if (b[p] === 93) {
-        this.at = p + 1;
-        return s;
-      }
-      if (b[p] !== 44) return undefined;
-      p = this.ws(p + 1);
     }
+    // `peer || addr`: an empty peer gives way to the address.
+    if (peerStart >= 0 && peerEnd > peerStart) {
+      addrStart = peerStart;
+      addrEnd = peerEnd;
+      addrFlags = peerFlags;
+    } else if (addrEnd <= addrStart) {
+      addrStart = -1;
+    }
+    const i = s.size++;
+    s.clientIp[i] = addrStart < 0 ? NONE_KEY : this.ipOf(addrStart, addrEnd, addrFlags);
+    s.name[i] = orNone(name);
+    s.user[i] = orNone(user);
+    s.db[i] = orNone(db);
+    s.cmd[i] = orNone(cmd);
+    s.idle[i] = positiveOrZero(idle);
+    s.age[i] = positiveOrZero(age);
+    s.subscriptions[i] = positiveOrZero(sub) + positiveOrZero(psub);
+    s.addrStart[i] = addrStart;
+    s.addrEnd[i] = addrEnd;
+    s.addrFlags[i] = addrFlags;
+    return p + 1;
+  }
+
+  /** Whether the `length` bytes at `at` are those at `known` (a key already checked), 4 bytes at a time. */
+  private sameKey(at: number, known: number, length: number): boolean {
+    const v = this.view;
+    let k = 0;
+    for (; k + 4 <= length; k += 4) if (v.getInt32(at + k) !== v.getInt32(known + k)) return false;
+    const b = this.b;
+    for (; k < length; k++) if (b[at + k] !== b[known + k]) return false;
+    return true;
   }
 
   /**
