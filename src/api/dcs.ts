@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
 import { decodeResponse, logTo, utf8Text, type ApiRequest, type ApiResponse, type Transport } from "./http";
 import { nodeWithoutIdLabel } from "./node-label";
-import { ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
+import { KnownKeys, ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
@@ -297,11 +297,11 @@ async function fetchWirePage(
   transport: Transport,
   instanceId: string,
   query: ListQuery,
-  strings: StringTable,
+  memory: { strings: StringTable; keys: KnownKeys },
   options?: CallOptions,
 ): Promise<WireClientPage> {
   const res = await sendList(transport, instanceId, query, options, (bytes) =>
-    scanClientList(bytes, strings),
+    scanClientList(bytes, memory.strings, memory.keys),
   );
   const scanned = res.body instanceof ScannedList ? res.body : undefined;
   const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);
@@ -463,9 +463,10 @@ async function waitForListTime(
 
 /** `logger`: where a warning goes (a node listed without a `node_id`); the client's own logger. */
 export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
-  // One table for every listing of this client: each distinct name, command, client IP… of the pages read
-  // on the fast path is made into a string once, whichever node it is met on (bounded: see StringTable).
-  const strings = new StringTable();
+  // One memory for every listing of this client: each distinct name, command, client IP… of the pages read
+  // on the fast path is made into a string once, whichever node it is met on (bounded: see StringTable), and
+  // the keys of the clients are read byte by byte once, not once a page (see KnownKeys).
+  const memory = { strings: new StringTable(), keys: new KnownKeys() };
 
   async function listNodes(instanceId: string, options?: CallOptions): Promise<NodeList> {
     const id = checkId(instanceId, "instanceId");
@@ -529,7 +530,7 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
     const id = checkId(instanceId, "instanceId");
     const { base, settings } = listAllInput(request);
     const fetchAt = (offset: number, call: CallOptions) =>
-      fetchWirePage(transport, id, { ...base, offset }, strings, call);
+      fetchWirePage(transport, id, { ...base, offset }, memory, call);
     return {
       [Symbol.asyncIterator]: () => pagesInOrder(fetchAt, wirePages, settings, request.onFirstPage, options),
     };

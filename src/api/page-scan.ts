@@ -4,8 +4,8 @@
  * place, into columns. No text of the body, no object per client, and no string per field that the figures
  * would throw away: the few distinct names, users, dbs, commands and client IPs of a page are strings held in
  * a `StringTable` and found again by their bytes. A client's keys are recognised by comparing their bytes,
- * four at a time, with the keys of the same rank in the client before (DCS sends every client's keys in the
- * same order); a key that differs is read byte by byte, checked, and remembered in turn.
+ * four at a time, with the keys of the same rank in the client before (`KnownKeys`: DCS sends every client's
+ * keys in the same order); a key that differs is read byte by byte, checked, and remembered in turn.
  *
  * It accepts a subset of JSON and gives, on that subset, exactly what `JSON.parse` then `readParsedClient`
  * give. Anything else (a syntax error, an escaped key, a field of a type the schemas refuse or that is merely
@@ -44,6 +44,9 @@ const MAX_DEPTH = 64;
 
 /** How many keys of a client are remembered, by rank, to recognise the next client's keys. */
 const KEY_SLOTS = 32;
+
+/** The longest key remembered, in bytes: a longer one is always read byte by byte. */
+const MAX_KNOWN_KEY = 32;
 
 /** 1 for the four bytes JSON allows between tokens (space, tab, line feed, carriage return). */
 const WHITESPACE = new Uint8Array(256);
@@ -96,6 +99,32 @@ export class StringTable {
     this.hashes[slot] = hash;
     this.held++;
     return text;
+  }
+}
+
+/**
+ * The keys of the last client read, by rank, kept from one page to the next of a client's listings: a key
+ * whose bytes are those remembered at its rank is known without being read byte by byte (DCS sends every
+ * client's keys in the same order). Only keys already checked are remembered, so equal bytes are a valid key.
+ * A rank never filled holds the empty key, whose field is 0 as it is for any key read.
+ */
+export class KnownKeys {
+  readonly bytes = new Uint8Array(KEY_SLOTS * MAX_KNOWN_KEY);
+  readonly view = new DataView(this.bytes.buffer);
+  readonly length = new Int32Array(KEY_SLOTS);
+  readonly field = new Int32Array(KEY_SLOTS);
+
+  /** Remembers the key `b[start, end)`, of field `field`, at `slot` (a key too long leaves it empty). */
+  remember(slot: number, b: Uint8Array, start: number, end: number, field: number): void {
+    const length = end - start;
+    if (length > MAX_KNOWN_KEY) {
+      this.length[slot] = 0;
+      this.field[slot] = 0;
+      return;
+    }
+    this.bytes.set(b.subarray(start, end), slot * MAX_KNOWN_KEY);
+    this.length[slot] = length;
+    this.field[slot] = field;
   }
 }
 
@@ -207,10 +236,6 @@ class Scanner {
   number = 0;
   /** Where the last `clients`, `text` or `integer` stopped. */
   private at = 0;
-  /** The keys of the last client, by rank: where the bytes of each lie in the body, their length, their field id. */
-  private readonly keyAt = new Int32Array(KEY_SLOTS);
-  private readonly keyLength = new Int32Array(KEY_SLOTS);
-  private readonly keyField = new Int32Array(KEY_SLOTS);
   private readonly view: DataView;
 
   constructor(
@@ -219,6 +244,7 @@ class Scanner {
     /** The body's own length. */
     private readonly length: number,
     private readonly strings: StringTable,
+    private readonly keys: KnownKeys,
   ) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
@@ -483,9 +509,9 @@ class Scanner {
         const keyStart = ++p;
         let field: number;
         const slot = rank < KEY_SLOTS ? rank : KEY_SLOTS - 1;
-        const length = this.keyLength[slot]!;
-        if (b[keyStart + length] === 34 && this.sameKey(keyStart, this.keyAt[slot]!, length)) {
-          field = this.keyField[slot]!;
+        const length = this.keys.length[slot]!;
+        if (b[keyStart + length] === 34 && this.knownKey(keyStart, slot, length)) {
+          field = this.keys.field[slot]!;
           p = keyStart + length;
         } else {
           // The key, read here rather than by endOfString: an escaped key is declined anyway.
@@ -495,9 +521,7 @@ class Scanner {
             k = b[++p];
           }
           field = fieldOf(b, keyStart, p);
-          this.keyAt[slot] = keyStart;
-          this.keyLength[slot] = p - keyStart;
-          this.keyField[slot] = field;
+          this.keys.remember(slot, b, keyStart, p, field);
         }
         // Whitespace is looked for only where the expected byte is not: compact JSON never needs it.
         if (b[++p] !== 58) {
@@ -603,13 +627,16 @@ class Scanner {
     return p + 1;
   }
 
-  /** Whether the `length` bytes at `at` are those at `known` (a key already checked), 4 bytes at a time. */
-  private sameKey(at: number, known: number, length: number): boolean {
+  /** Whether the `length` bytes at `at` are those of the key known at `slot`, compared 4 bytes at a time. */
+  private knownKey(at: number, slot: number, length: number): boolean {
     const v = this.view;
+    const known = this.keys.view;
+    const from = slot * MAX_KNOWN_KEY;
     let k = 0;
-    for (; k + 4 <= length; k += 4) if (v.getInt32(at + k) !== v.getInt32(known + k)) return false;
+    for (; k + 4 <= length; k += 4) if (v.getInt32(at + k) !== known.getInt32(from + k)) return false;
     const b = this.b;
-    for (; k < length; k++) if (b[at + k] !== b[known + k]) return false;
+    const bytes = this.keys.bytes;
+    for (; k < length; k++) if (b[at + k] !== bytes[from + k]) return false;
     return true;
   }
 
@@ -730,11 +757,16 @@ function padded(bytes: Uint8Array): Uint8Array {
 
 /**
  * Reads a list page's body in place (see the top of this file), or declines with undefined: the caller then
- * parses its text. `strings` is kept across the pages of a listing, so that each distinct value is made once.
+ * parses its text. `strings` and `keys` are kept across the pages of a listing, so that each distinct value
+ * is made once and the keys are read byte by byte once (a page of its own, in a test, may leave `keys` out).
  */
-export function scanClientList(bytes: Uint8Array, strings: StringTable): ScannedList | undefined {
+export function scanClientList(
+  bytes: Uint8Array,
+  strings: StringTable,
+  keys: KnownKeys = new KnownKeys(),
+): ScannedList | undefined {
   if (bytes[0] === 0xef) return undefined; // a byte-order mark: left to the text decoder
-  return new Scanner(padded(bytes), bytes.length, strings).body();
+  return new Scanner(padded(bytes), bytes.length, strings, keys).body();
 }
 
 /** A page read by `scanClientList`: every session it holds is readable (it declines otherwise). */
