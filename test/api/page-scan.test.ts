@@ -6,7 +6,7 @@
  * and on thousands of corrupted bodies (seeded, so that a failure repeats).
  */
 import { utf8Text } from "../../src/api/http";
-import { ScannedClientPage, StringTable, scanClientList } from "../../src/api/page-scan";
+import { KnownKeys, ScannedClientPage, StringTable, scanClientList } from "../../src/api/page-scan";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
@@ -19,8 +19,8 @@ type Outcome =
   | { kind: "declined" }
   | { kind: "read"; envelope: Record<string, unknown>; sessions: (WireSessionFacts & { addr: string })[] };
 
-function byBytes(bytes: Uint8Array, strings = new StringTable()): Outcome {
-  const scanned = scanClientList(bytes, strings);
+function byBytes(bytes: Uint8Array, strings = new StringTable(), keys = new KnownKeys()): Outcome {
+  const scanned = scanClientList(bytes, strings, keys);
   if (!scanned) return { kind: "declined" };
   const page = new ScannedClientPage("", 0, scanned.sessions, () => {
     throw new Error("not reached");
@@ -254,6 +254,54 @@ describe("the byte reader of list pages", () => {
     ],
   ])("agrees on clients whose keys change from one to the next: %s", (_what, clients) => {
     expect(agrees(bytesOf(`{"time":"t","clients":${clients}}`))).toBe(true);
+  });
+});
+
+describe("the keys kept from one page to the next (KnownKeys)", () => {
+  test("a page read with the keys of the pages before agrees, whatever their shapes", () => {
+    const next = random(99);
+    const keys = new KnownKeys();
+    const strings = new StringTable();
+    const names = [
+      "addr",
+      "peer",
+      "name",
+      "user",
+      "db",
+      "cmd",
+      "idle",
+      "age",
+      "sub",
+      "psub",
+      "fd",
+      "qbuf_free",
+    ];
+    const shapes = Array.from({ length: 6 }, () => names.filter(() => next() < 0.7).sort(() => next() - 0.5));
+    for (let page = 0; page < 300; page++) {
+      // Most pages repeat a shape met before (the keys are then known from the first client on); some mix two.
+      const shape = shapes[Math.floor(next() * shapes.length)]!;
+      const other = shapes[Math.floor(next() * shapes.length)]!;
+      const clients = Array.from({ length: 1 + Math.floor(next() * 4) }, (_, c) => {
+        const members = (c > 0 && next() < 0.2 ? other : shape).map((key) => {
+          const value = ["idle", "age", "sub", "psub"].includes(key)
+            ? String(c + page)
+            : `"${key}-${c}:${page}"`;
+          return `"${key}":${value}`;
+        });
+        return `{${members.join(",")}}`;
+      });
+      const bytes = bytesOf(`{"time":"t","clients":[${clients.join(",")}]}`);
+      expect(byBytes(bytes, strings, keys)).toEqual(byJson(bytes));
+    }
+  });
+
+  test("a key longer than can be remembered is read every time", () => {
+    const keys = new KnownKeys();
+    const long = "k".repeat(40);
+    for (const name of ["a", "b"]) {
+      const bytes = bytesOf(`{"clients":[{"${long}":1,"name":"${name}"},{"${long}x":2,"name":"${name}2"}]}`);
+      expect(byBytes(bytes, new StringTable(), keys)).toEqual(byJson(bytes));
+    }
   });
 });
 
