@@ -58,47 +58,84 @@ const PADDING = BODY_PADDING;
 /** The longest run of digits read as an integer in place: past it, `Number` reads the token (exact). */
 const MAX_INLINE_DIGITS = 15;
 
-/** FNV-1a's start and multiplier, over bytes: the hash of a string the table looks up. */
-const HASH_START = 0x811c9dc5 | 0;
+/** The multiplier of the table's hash (FNV's), applied to 4 bytes at a time. */
 const HASH_PRIME = 16777619;
 
+/** The bytes of the strings a `StringTable` holds, at most: past them it starts again, as when half full. */
+const TABLE_BYTES = 64 * 1024;
+
+/** The hash a `StringTable` files the bytes `b[start, end)` under (`v` views `b`), 4 bytes at a time. */
+export function tableHash(b: Uint8Array, v: DataView, start: number, end: number): number {
+  let hash = end - start;
+  let k = start;
+  for (; k + 4 <= end; k += 4) hash = Math.imul(hash ^ v.getInt32(k), HASH_PRIME);
+  for (; k < end; k++) hash = Math.imul(hash ^ b[k]!, HASH_PRIME);
+  return hash ^ (hash >>> 16); // the slot is taken from the low bits: the high ones mixed in
+}
+
 /**
- * Strings found again by their bytes: open addressing over ASCII strings, cleared when half full so that
- * it stays bounded whatever the keys (a page of unique names costs one string each, as it must).
+ * Strings found again by their bytes: open addressing over ASCII strings, each slot with a copy of its bytes,
+ * so that a lookup compares bytes with bytes, 4 at a time. Cleared when half full or when its copies fill
+ * `TABLE_BYTES`, so that it stays bounded whatever the keys (a page of unique names costs one string each, as
+ * it must).
  */
 export class StringTable {
-  private hashes: Int32Array;
-  private strings: (string | undefined)[];
+  private readonly hashes: Int32Array;
+  private readonly strings: (string | undefined)[];
+  /** Where the bytes of each slot's string start in `bytes`. */
+  private readonly at: Int32Array;
+  private readonly bytes = new Uint8Array(TABLE_BYTES);
+  private readonly view = new DataView(this.bytes.buffer);
+  /** Bytes of `bytes` in use. */
+  private used = 0;
   private held = 0;
 
   constructor(private readonly slots = 4096) {
     this.hashes = new Int32Array(slots);
+    this.at = new Int32Array(slots);
     this.strings = new Array<string | undefined>(slots).fill(undefined);
   }
 
-  /** The string of the ASCII bytes `b[start, end)`, whose FNV-1a hash is `hash`. */
-  get(b: Uint8Array, start: number, end: number, hash: number): string {
-    const mask = this.slots - 1;
+  /** The string of the ASCII bytes `b[start, end)`; `v` views the same bytes as `b`. */
+  get(b: Uint8Array, v: DataView, start: number, end: number): string {
     const length = end - start;
+    const hash = tableHash(b, v, start, end);
+    const mask = this.slots - 1;
     let slot = hash & mask;
     for (;;) {
       const held = this.strings[slot];
       if (held === undefined) break;
-      if (this.hashes[slot] === hash && held.length === length && sameAscii(held, b, start, length)) {
+      if (this.hashes[slot] === hash && held.length === length && this.holds(slot, b, v, start, length)) {
         return held;
       }
       slot = (slot + 1) & mask;
     }
     const text = latin1(b, start, end);
-    if (this.held * 2 >= this.slots) {
+    if (length > TABLE_BYTES) return text; // never held: no copy of it fits
+    if (this.held * 2 >= this.slots || this.used + length > TABLE_BYTES) {
       this.strings.fill(undefined);
       this.held = 0;
+      this.used = 0;
       slot = hash & mask;
     }
+    this.bytes.set(b.subarray(start, end), this.used);
+    this.at[slot] = this.used;
+    this.used += length;
     this.strings[slot] = text;
     this.hashes[slot] = hash;
     this.held++;
     return text;
+  }
+
+  /** Whether the string held at `slot` has the `length` bytes at `start`. */
+  private holds(slot: number, b: Uint8Array, v: DataView, start: number, length: number): boolean {
+    const from = this.at[slot]!;
+    const own = this.view;
+    let k = 0;
+    for (; k + 4 <= length; k += 4) if (v.getInt32(start + k) !== own.getInt32(from + k)) return false;
+    const bytes = this.bytes;
+    for (; k < length; k++) if (b[start + k] !== bytes[from + k]) return false;
+    return true;
   }
 }
 
@@ -126,11 +163,6 @@ export class KnownKeys {
     this.length[slot] = length;
     this.field[slot] = field;
   }
-}
-
-function sameAscii(text: string, b: Uint8Array, start: number, length: number): boolean {
-  for (let k = 0; k < length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
-  return true;
 }
 
 /** `Buffer`'s own decoders, called on a plain Uint8Array: no Buffer object is made per string. */
@@ -230,8 +262,6 @@ export function scannedAddrAt(s: ScannedSessions, index: number): string {
 class Scanner {
   /** Flags of the last string `endOfString` read. */
   flags = 0;
-  /** FNV-1a hash of the last string `endOfString` read. */
-  hash = 0;
   /** The value of the last number `endOfNumber` read. */
   number = 0;
   /** Where the last `clients`, `text` or `integer` stopped. */
@@ -257,13 +287,9 @@ class Scanner {
     return p;
   }
 
-  /**
-   * `p` is just past an opening quote: the position of the closing one, or -1. Sets `flags`, and `hash` (the
-   * FNV-1a hash of the bytes, for the string table; escapes are not hashed, as escaped text is not looked up).
-   */
+  /** `p` is just past an opening quote: the position of the closing one, or -1. Sets `flags`. */
   endOfString(p: number): number {
     const b = this.b;
-    let hash = HASH_START;
     let flags = 0;
     for (;;) {
       const c = b[p];
@@ -276,11 +302,9 @@ class Scanner {
         continue;
       }
       if (c >= 128) flags |= NON_ASCII;
-      hash = Math.imul(hash ^ c, HASH_PRIME);
       p++;
     }
     this.flags = flags;
-    this.hash = hash;
     return p;
   }
 
@@ -653,7 +677,7 @@ class Scanner {
       if (end < 0) return UNREADABLE;
       this.at = end + 1;
       return this.flags === 0
-        ? this.strings.get(b, start, end, this.hash)
+        ? this.strings.get(b, this.view, start, end)
         : decodeString(b, start, end, this.flags);
     }
     if (c === 110 || c === 116 || c === 102) {
@@ -736,9 +760,7 @@ class Scanner {
         if (digits) ipEnd = colon;
       }
     }
-    let hash = HASH_START;
-    for (let k = ipStart; k < ipEnd; k++) hash = Math.imul(hash ^ b[k]!, HASH_PRIME);
-    return this.strings.get(b, ipStart, ipEnd, hash);
+    return this.strings.get(b, this.view, ipStart, ipEnd);
   }
 }
 

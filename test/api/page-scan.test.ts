@@ -6,7 +6,13 @@
  * and on thousands of corrupted bodies (seeded, so that a failure repeats).
  */
 import { utf8Text } from "../../src/api/http";
-import { KnownKeys, ScannedClientPage, StringTable, scanClientList } from "../../src/api/page-scan";
+import {
+  KnownKeys,
+  ScannedClientPage,
+  StringTable,
+  scanClientList,
+  tableHash,
+} from "../../src/api/page-scan";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
@@ -93,6 +99,39 @@ describe("the byte reader of list pages", () => {
     expect(new Set(first.sessions.map((s) => s.name)).size).toBeGreaterThan(32);
     const parsed = byJson(bytesOf(await emulatorPage(1000)));
     expect(parsed).toEqual(second);
+  });
+
+  test("keeps no more than its bytes: long unique names, past the table's size, and one longer than it", () => {
+    const strings = new StringTable();
+    const name = (n: number) => `${String(n).padStart(6, "0")}-${"x".repeat(294)}`;
+    const clients = Array.from({ length: 400 }, (_, n) => ({
+      name: name(n),
+      user: "u",
+      addr: `10.0.${n}.1:1`,
+    }));
+    clients.push({ name: "y".repeat(70_000), user: "u", addr: "10.1.0.1:1" });
+    const bytes = bytesOf(JSON.stringify({ time: "t", clients }));
+    // 120 KB of names, twice with the same table: each copy it holds is still the bytes of its string.
+    for (let round = 0; round < 2; round++) expect(byBytes(bytes, strings)).toEqual(byJson(bytes));
+  });
+
+  test("tells apart two strings of the same length and hash: the bytes are compared", () => {
+    const [one, two] = collidingPair();
+    expect(one).not.toBe(two);
+    const bytes = bytesOf(
+      JSON.stringify({
+        clients: [
+          { name: one, cmd: two },
+          { name: two, cmd: one },
+        ],
+      }),
+    );
+    const read = byBytes(bytes);
+    expect(read).toEqual(byJson(bytes));
+    expect(read.kind === "read" && read.sessions.map((s) => [s.name, s.cmd])).toEqual([
+      [one, two],
+      [two, one],
+    ]);
   });
 
   test.each([
@@ -304,6 +343,38 @@ describe("the keys kept from one page to the next (KnownKeys)", () => {
     }
   });
 });
+
+/**
+ * Two printable 5-byte strings with the same `tableHash`. That hash reads 5 bytes as a 4-byte word `w` then a
+ * byte `c`: imul(imul(5 ^ w, P) ^ c, P), then mixed. Two strings give the same value when
+ * imul(5 ^ w2, P) = imul(5 ^ w1, P) ^ c1 ^ c2, and P, odd, has an inverse: w2 is worked out from w1, c1 and
+ * c2, and only tried again until its 4 bytes are printable.
+ */
+function collidingPair(): [string, string] {
+  const P = 16777619;
+  let inverse = P; // Newton's iteration: each step doubles the bits of the inverse modulo 2^32 that are right
+  for (let k = 0; k < 5; k++) inverse = Math.imul(inverse, 2 - Math.imul(P, inverse));
+  const printable = (c: number) => c > 32 && c < 127 && c !== 34 && c !== 92;
+  const next = random(5);
+  const letter = () => 97 + Math.floor(next() * 26);
+  for (let tries = 0; tries < 100_000; tries++) {
+    const word1 = [letter(), letter(), letter(), letter()];
+    const [c1, c2] = [letter(), letter()];
+    const w1 = new DataView(Uint8Array.from(word1).buffer).getInt32(0);
+    const w2 = 5 ^ Math.imul(Math.imul(5 ^ w1, P) ^ c1 ^ c2, inverse);
+    const word2 = [w2 >>> 24, (w2 >>> 16) & 255, (w2 >>> 8) & 255, w2 & 255];
+    if (c1 === c2 || !word2.every(printable)) continue;
+    const one = String.fromCharCode(...word1, c1);
+    const two = String.fromCharCode(...word2, c2);
+    const hash = (text: string) => {
+      const b = bytesOf(text);
+      return tableHash(b, new DataView(b.buffer), 0, b.length);
+    };
+    expect(hash(one)).toBe(hash(two));
+    return [one, two];
+  }
+  throw new Error("no pair found");
+}
 
 /** Corrupts `base` `rounds` times (1 to 3 edits each) and checks each body both ways; counts the outcomes. */
 function corrupted(base: Uint8Array, seed: number, rounds: number): { read: number; notJson: number } {
