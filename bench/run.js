@@ -55,6 +55,9 @@ const median = (values) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
+/** The median of `values` per session, or undefined when any of them is (a figure the system does not tell). */
+const medianOf = (values, sessions) =>
+  values.some((v) => v === undefined) ? undefined : median(values.map((v) => v / sessions));
 const load = () =>
   os
     .loadavg()
@@ -175,6 +178,15 @@ async function scenario(nodes) {
       cpuUsPerSession: median(dcsList.map((r) => r.scanCpuUs / sessions)),
       runCpuUsPerSession: median(dcsList.map((r) => r.cpuUs / sessions)),
       processCpuUsPerSession: median(dcsList.map((r) => r.processCpuUs / sessions)),
+      // Of the scan's CPU, the main thread's (undefined where the system does not tell it).
+      mainCpuUsPerSession: medianOf(
+        dcsList.map((r) => r.scanMainCpuUs),
+        sessions,
+      ),
+      floorMainCpuUsPerSession: medianOf(
+        listing.floor.map((r) => r.scanMainCpuUs),
+        sessions,
+      ),
       snapshotCpuUsPerSession: median(snapshot.dcs.map((r) => r.scanCpuUs / sessions)),
       naiveCpuUsPerSession: median(listing.naive.map((r) => r.scanCpuUs / sessions)),
       naiveProcessCpuUsPerSession: median(listing.naive.map((r) => r.processCpuUs / sessions)),
@@ -287,6 +299,7 @@ function printTable(results) {
     "list naive",
     "dcs/floor",
     "scan CPU µs/session",
+    "of it, main thread",
     "process CPU µs/session",
     "peak RSS",
     "output B",
@@ -307,6 +320,7 @@ function printTable(results) {
         `${num(r.listNaiveMs)} ms`,
         num(r.dcsOverFloor, 2),
         num(r.cpuUsPerSession, 2),
+        num(r.mainCpuUsPerSession, 2),
         num(r.processCpuUsPerSession, 2),
         `${mb(r.rssBytes)} MB`,
         r.outputBytes,
@@ -411,6 +425,7 @@ async function main() {
         `CPU µs/session, scan (process): dcs ${num(r.cpuUsPerSession, 2)} (${num(r.processCpuUsPerSession, 2)}; ` +
         `run ${num(r.runCpuUsPerSession, 2)}; snapshot scan ${num(r.snapshotCpuUsPerSession, 2)}), ` +
         `floor ${num(r.floorCpuUsPerSession, 2)} (${num(r.floorProcessCpuUsPerSession, 2)}), ` +
+        `main thread dcs ${num(r.mainCpuUsPerSession, 2)}, floor ${num(r.floorMainCpuUsPerSession, 2)}, ` +
         `naive ${num(r.naiveCpuUsPerSession, 2)} (${num(r.naiveProcessCpuUsPerSession, 2)}); ` +
         `RSS dcs ${mb(r.rssBytes)} MB, naive ${mb(r.naiveRssBytes)} MB (load ${r.loadListing})`,
     );
