@@ -256,6 +256,17 @@ export function scannedAddrAt(s: ScannedSessions, index: number): string {
 }
 
 /**
+ * An empty column for strings that is an array of strings from the start. An empty `[]` is an array of small
+ * integers until its first string, and V8 compiles the reader after it has seen that change on some pages but
+ * not on a page whose arrays it made before it tracked them: that page would throw the compiled reader away.
+ */
+function textColumn(): string[] {
+  const column = [NONE_KEY];
+  column.pop();
+  return column;
+}
+
+/**
  * One pass over a body. Positions are kept in locals of `scan`; the rare paths are methods that take a
  * position and return the next one, or -1 to decline.
  */
@@ -473,11 +484,11 @@ class Scanner {
     const b = this.b;
     const s: ScannedSessions = {
       size: 0,
-      clientIp: [],
-      name: [],
-      user: [],
-      db: [],
-      cmd: [],
+      clientIp: textColumn(),
+      name: textColumn(),
+      user: textColumn(),
+      db: textColumn(),
+      cmd: textColumn(),
       idle: [],
       age: [],
       subscriptions: [],
