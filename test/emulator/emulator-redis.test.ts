@@ -135,25 +135,27 @@ describeWithRedis("emulator over HTTP with real redis-server nodes", () => {
   test("scan + list returns exactly the 40 sessions, with their names, dbs and last commands", async () => {
     const nodes = emulator!.nodeIds;
     expect(nodes.length).toBeGreaterThanOrEqual(3);
-    const serverOfAddr = new Map(
-      byServer.flatMap((clients, node) => clients.map((c) => [c.addr, node] as const)),
-    );
+    // The addresses of the connections opened to each server. An address alone does not name a server: Linux
+    // may give two connections the same local port when they go to different servers (a 4-tuple is unique, a
+    // local port need not be), so `127.0.0.1:40123` can be a client of two of these servers at once.
+    const addrsOf = byServer.map((clients) => new Set(clients.map((c) => c.addr)));
     for (const nodeId of nodes.slice(0, 3)) {
       await scan(nodeId);
       const sessions = await listAll(nodeId);
-      // Which redis-server is behind this node: the one that owns every address the node reports.
-      const owners = new Set(sessions.map((s) => serverOfAddr.get(s.addr ?? "")));
-      expect(owners.size).toBe(1);
-      const server = [...owners][0];
-      expect(server).toBeDefined();
-      nodeOf[server!] = nodeId;
+      // Which redis-server is behind this node: the one that holds every address the node reports.
+      const owners = addrsOf.flatMap((addrs, server) =>
+        sessions.every((s) => addrs.has(s.addr ?? "")) ? [server] : [],
+      );
+      expect(owners).toHaveLength(1);
+      const server = owners[0]!;
+      nodeOf[server] = nodeId;
 
       const got = sessions.map((s) => ({ name: s.name, db: s.db, cmd: s.cmd })).sort(byName);
       const want = EXPECTED.filter((e) => e.node === server)
         .map((e) => ({ name: e.name, db: String(e.db), cmd: e.cmd }))
         .sort(byName);
       expect(got).toEqual(want);
-      expect(sessions.map((s) => s.addr).sort()).toEqual(byServer[server!]!.map((c) => c.addr).sort());
+      expect(sessions.map((s) => s.addr).sort()).toEqual(byServer[server]!.map((c) => c.addr).sort());
     }
     expect(new Set(nodeOf).size).toBe(3);
     // The nodes follow the order of the `redis` URLs, which is what lets users pick a node by its server.
