@@ -43,10 +43,11 @@ function threadCpuUs() {
   }
 }
 
-/** `threadCpuUs()` since `since` (undefined where it is not told). */
+/** `threadCpuUs()` since `since`; undefined where it is not told (a kernel without the accounting shows 0). */
 function threadCpuSince(since) {
   const now = threadCpuUs();
-  return since === undefined || now === undefined ? undefined : now - since;
+  if (since === undefined || now === undefined) return undefined;
+  return now > since ? now - since : undefined;
 }
 
 function credentialsOf(info) {
