@@ -41,4 +41,9 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // AssemblyScript: its integers are 64-bit where declared so, not JavaScript numbers.
+    files: ["wasm/**/*.ts"],
+    rules: { "no-loss-of-precision": "off" },
+  },
 );

@@ -24,7 +24,8 @@ function newest(dir) {
 function needsBuild() {
   if (!existsSync(built)) return true;
   const builtAt = statSync(built).mtimeMs;
-  return newest(join(root, "src")) > builtAt || statSync(join(root, "tsconfig.build.json")).mtimeMs > builtAt;
+  const sources = Math.max(newest(join(root, "src")), newest(join(root, "wasm")));
+  return sources > builtAt || statSync(join(root, "tsconfig.build.json")).mtimeMs > builtAt;
 }
 
 if (needsBuild()) {

@@ -13,6 +13,7 @@
  * the general way: its text, `JSON.parse`, the schemas and their error messages. Declining is always safe.
  */
 import { BODY_PADDING } from "./http";
+import { wasmClientsReader, type WasmClientsReader } from "./wasm-clients";
 import {
   NONE_KEY,
   UNREADABLE,
@@ -266,6 +267,25 @@ function textColumn(): string[] {
   return column;
 }
 
+/** Empty columns over the body `bytes`. */
+function emptySessions(bytes: Uint8Array): ScannedSessions {
+  return {
+    size: 0,
+    clientIp: textColumn(),
+    name: textColumn(),
+    user: textColumn(),
+    db: textColumn(),
+    cmd: textColumn(),
+    idle: [],
+    age: [],
+    subscriptions: [],
+    addrStart: [],
+    addrEnd: [],
+    addrFlags: [],
+    bytes,
+  };
+}
+
 /**
  * One pass over a body. Positions are kept in locals of `scan`; the rare paths are methods that take a
  * position and return the next one, or -1 to decline.
@@ -286,6 +306,8 @@ class Scanner {
     private readonly length: number,
     private readonly strings: StringTable,
     private readonly keys: KnownKeys,
+    /** The WebAssembly reader, tried first on the clients; null where it is not loaded or not wanted. */
+    private readonly wasm: WasmClientsReader | null,
   ) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
@@ -482,21 +504,14 @@ class Scanner {
    */
   private clients(p: number): ScannedSessions | undefined {
     const b = this.b;
-    const s: ScannedSessions = {
-      size: 0,
-      clientIp: textColumn(),
-      name: textColumn(),
-      user: textColumn(),
-      db: textColumn(),
-      cmd: textColumn(),
-      idle: [],
-      age: [],
-      subscriptions: [],
-      addrStart: [],
-      addrEnd: [],
-      addrFlags: [],
-      bytes: b,
-    };
+    const s = emptySessions(b);
+    if (this.wasm !== null) {
+      const stop = this.wasm.read(b, p, this.length, s);
+      if (stop >= 0) {
+        this.at = stop;
+        return s;
+      }
+    }
     p = this.ws(p);
     if (b[p] === 93) {
       this.at = p;
@@ -797,9 +812,10 @@ export function scanClientList(
   bytes: Uint8Array,
   strings: StringTable,
   keys: KnownKeys = new KnownKeys(),
+  wasm: WasmClientsReader | null = wasmClientsReader(),
 ): ScannedList | undefined {
   if (bytes[0] === 0xef) return undefined; // a byte-order mark: left to the text decoder
-  return new Scanner(padded(bytes), bytes.length, strings, keys).body();
+  return new Scanner(padded(bytes), bytes.length, strings, keys, wasm).body();
 }
 
 /** A page read by `scanClientList`: every session it holds is readable (it declines otherwise). */

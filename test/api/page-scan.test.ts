@@ -3,7 +3,8 @@
  * then `readParsedClient`): wherever the byte reader accepts a body, every session's facts and address and the
  * envelope are what the general way gives; wherever `JSON.parse` fails, the byte reader declines. Checked on
  * pages the emulator renders, on hand-picked edge cases, on generated pages with random types and spacing,
- * and on thousands of corrupted bodies (seeded, so that a failure repeats).
+ * and on thousands of corrupted bodies (seeded, so that a failure repeats). Every check runs twice: with the
+ * JavaScript reader alone, and with the WebAssembly reader of the clients tried first (as in the product).
  */
 import { utf8Text } from "../../src/api/http";
 import {
@@ -13,6 +14,7 @@ import {
   scanClientList,
   tableHash,
 } from "../../src/api/page-scan";
+import { wasmClientsReader, type WasmClientsReader } from "../../src/api/wasm-clients";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
@@ -25,8 +27,17 @@ type Outcome =
   | { kind: "declined" }
   | { kind: "read"; envelope: Record<string, unknown>; sessions: (WireSessionFacts & { addr: string })[] };
 
+/** The readers every check runs with: the JavaScript reader alone, and the WebAssembly one tried first. */
+const READERS: [string, () => WasmClientsReader | null][] = [
+  ["the JavaScript reader alone", () => null],
+  ["the WebAssembly reader first", () => wasmClientsReader()],
+];
+
+/** The WebAssembly reader the checks of the current `describe` use, or null for the JavaScript reader alone. */
+let wasm: WasmClientsReader | null = null;
+
 function byBytes(bytes: Uint8Array, strings = new StringTable(), keys = new KnownKeys()): Outcome {
-  const scanned = scanClientList(bytes, strings, keys);
+  const scanned = scanClientList(bytes, strings, keys, wasm);
   if (!scanned) return { kind: "declined" };
   const page = new ScannedClientPage("", 0, scanned.sessions, () => {
     throw new Error("not reached");
@@ -82,7 +93,11 @@ async function emulatorPage(offset: number): Promise<string> {
   return JSON.stringify({ time: snapshot.time, clients: page.clients, count: page.count });
 }
 
-describe("the byte reader of list pages", () => {
+describe.each(READERS)("the byte reader of list pages, %s", (_reader, readerOf) => {
+  beforeAll(() => {
+    wasm = readerOf();
+  });
+
   test("reads the emulator's pages (the fast path is taken) and agrees on each session", async () => {
     for (const offset of [0, 1000, 2500]) {
       const text = await emulatorPage(offset);
@@ -296,7 +311,11 @@ describe("the byte reader of list pages", () => {
   });
 });
 
-describe("the keys kept from one page to the next (KnownKeys)", () => {
+describe.each(READERS)("the keys kept from one page to the next, %s", (_reader, readerOf) => {
+  beforeAll(() => {
+    wasm = readerOf();
+  });
+
   test("a page read with the keys of the pages before agrees, whatever their shapes", () => {
     const next = random(99);
     const keys = new KnownKeys();
@@ -341,6 +360,158 @@ describe("the keys kept from one page to the next (KnownKeys)", () => {
       const bytes = bytesOf(`{"clients":[{"${long}":1,"name":"${name}"},{"${long}x":2,"name":"${name}2"}]}`);
       expect(byBytes(bytes, new StringTable(), keys)).toEqual(byJson(bytes));
     }
+  });
+});
+
+describe("the WebAssembly reader of the clients", () => {
+  let reader: WasmClientsReader;
+  let results: number[];
+
+  beforeAll(() => {
+    // `npm test` builds first: the module must load here, or the checks above ran the JavaScript reader twice.
+    const loaded = wasmClientsReader();
+    expect(loaded).not.toBeNull();
+    reader = loaded!;
+    wasm = reader;
+  });
+
+  /** What each call of the module's reader answered (-1: declined), from `watch` on. */
+  function watch(): void {
+    results = [];
+    const read = reader.read;
+    jest.spyOn(reader, "read").mockImplementation(function (this: WasmClientsReader, ...args) {
+      const stop = read.apply(this, args);
+      results.push(stop);
+      return stop;
+    });
+  }
+
+  afterEach(() => jest.restoreAllMocks());
+
+  test("reads the emulator's pages itself, and agrees on each session", async () => {
+    watch();
+    for (const offset of [0, 1000, 2500]) expect(agrees(bytesOf(await emulatorPage(offset)))).toBe(true);
+    expect(results).toHaveLength(3);
+    expect(results.every((stop) => stop > 0)).toBe(true);
+  });
+
+  test("reads 2,000 generated pages of plain values and random spacing itself, and agrees on each", () => {
+    watch();
+    const next = random(7);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+    const space = () => pick(["", "", "", " ", "\n", "\t", " \r\n "]);
+    const text = () =>
+      pick(['""', '"get"', '"(none)"', '"x y"', '"10.0.0.1:6379"', "null", `"${"long".repeat(9)}"`]);
+    const address = () =>
+      pick([
+        '"10.0.0.1:6379"',
+        '"[::1]:1"',
+        '"[fe80::1]"',
+        '"::1:5"',
+        '"1.2.3.4:x"',
+        '""',
+        '"h"',
+        '":5"',
+        "null",
+      ]);
+    const count = () => pick(["0", "1", "42", "-7", "-0", '"8"', '""', '"0042"', "null", "999999999999999"]);
+    const other = () => pick(['"N"', '"é"', "0", "-1", "false", "true", "null", "3.0E+2", "-0.5", '""']);
+    const fields: [string, () => string][] = [
+      ["addr", address], ["peer", address], ["name", text], ["user", text], ["db", text], ["cmd", text],
+      ["idle", count], ["age", count], ["sub", count], ["psub", count], ["fd", other], ["flags", other],
+      ["a_key_of_twenty_bytes", other], ["", other],
+    ]; // prettier-ignore
+    for (let page = 0; page < 2000; page++) {
+      const clients = [];
+      for (let c = 0; c < Math.floor(next() * 6); c++) {
+        const members = fields
+          .filter(() => next() < 0.8)
+          .sort(() => (next() < 0.1 ? next() - 0.5 : 0))
+          .map(([key, value]) => `${space()}"${key}"${space()}:${space()}${value()}${space()}`);
+        clients.push(`{${members.join(",")}}`);
+      }
+      expect(
+        agrees(bytesOf(`{"time":"t","clients":[${space()}${clients.join(`,${space()}`)}${space()}]}`)),
+      ).toBe(true);
+    }
+    expect(results).toHaveLength(2000);
+    expect(results.filter((stop) => stop < 0)).toEqual([]);
+  });
+
+  test.each([
+    ["an escape in a value", '[{"name":"a\\"b"}]'],
+    ["an escape in a key", '[{"n\\u0061me":"x"}]'],
+    ["an escape in a skipped value", '[{"flags":"\\t"}]'],
+    ["text beyond ASCII in a field read", '[{"name":"café"}]'],
+    ["an address beyond ASCII", '[{"addr":"é:1"}]'],
+    ["a number as text", '[{"db":0}]'],
+    ["a boolean as text", '[{"name":true}]'],
+    ["a count with spaces", '[{"idle":" 42 "}]'],
+    ["a count with a fraction", '[{"idle":1.5}]'],
+    ["a count with an exponent", '[{"age":1e3}]'],
+    ["a count of 16 digits", '[{"age":1234567890123456}]'],
+    ["a count of 16 digits as text", '[{"age":"1234567890123456"}]'],
+    ["a negative count as text", '[{"sub":"-1"}]'],
+    ["a nested value", '[{"x":{"y":[1]}}]'],
+    ["a count with a leading zero", '[{"idle":01}]'],
+  ])("leaves %s to the JavaScript reader, which reads it or declines as before", (_what, clients) => {
+    watch();
+    const bytes = bytesOf(`{"time":"t","clients":${clients}}`);
+    const withWasm = byBytes(bytes);
+    expect(results).toEqual([-1]);
+    wasm = null;
+    const alone = byBytes(bytes);
+    wasm = reader;
+    expect(withWasm).toEqual(alone);
+    if (withWasm.kind === "read") expect(byJson(bytes)).toEqual(withWasm);
+  });
+
+  test("a page declined half way leaves the strings it met known: the next page that has them agrees", () => {
+    const names = Array.from({ length: 50 }, (_, n) => `half-way-${n}`);
+    const first = names.map((name) => `{"name":"${name}","addr":"10.9.0.${names.indexOf(name)}:1"}`);
+    // The escape after the 50 plain clients makes the module decline once it has added their strings.
+    const declined = bytesOf(`{"clients":[${first.join(",")},{"name":"\\u0041"}]}`);
+    const again = bytesOf(`{"clients":[${first.join(",")}]}`);
+    watch();
+    expect(agrees(declined)).toBe(true);
+    expect(agrees(again)).toBe(true);
+    expect(results[0]).toBe(-1);
+    expect(results[1]).toBeGreaterThan(0);
+  });
+
+  test("a page with more distinct strings than the module's table holds is read by the JavaScript reader", () => {
+    watch();
+    const clients = Array.from({ length: 7000 }, (_, n) => ({
+      name: `n${n}`, user: `u${n}`, db: `d${n}`, cmd: `c${n}`, addr: `10.${n >> 8}.${n & 255}.1:1`,
+    })); // prettier-ignore
+    const bytes = bytesOf(JSON.stringify({ time: "t", clients }));
+    expect(agrees(bytes)).toBe(true);
+    expect(results).toEqual([-1]);
+  });
+
+  test("the table starts again between pages once past half full, and every page still agrees", () => {
+    watch();
+    for (let page = 0; page < 4; page++) {
+      const clients = Array.from({ length: 2500 }, (_, n) => ({
+        name: `p${page}-${n}`, user: `u${n}`, cmd: "get", addr: `10.${page}.${n >> 8}.${n & 255}:1`,
+        peer: n % 2 ? `[fe80::${page}:${n}]:7` : "",
+      })); // prettier-ignore
+      expect(agrees(bytesOf(JSON.stringify({ time: "t", clients })))).toBe(true);
+    }
+    expect(results.every((stop) => stop > 0)).toBe(true);
+  });
+
+  test("a page of 3 MB (its memory grows) and long strings (kept as bytes) agree", () => {
+    watch();
+    const clients = Array.from({ length: 20_000 }, (_, n) => ({
+      id: String(n), addr: `10.0.${n >> 8}.${n & 255}:${1024 + n}`, name: `worker-${n % 300}-${"x".repeat(n % 40)}`,
+      cmd: "get", idle: n, age: n * 3, user: "default", db: String(n % 16), flags: "N", sub: n % 3, psub: 0,
+    })); // prettier-ignore
+    const bytes = bytesOf(JSON.stringify({ time: "t", count: 20_000, clients }));
+    expect(bytes.length).toBeGreaterThan(3_000_000);
+    expect(agrees(bytes)).toBe(true);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toBeGreaterThan(0);
   });
 });
 
