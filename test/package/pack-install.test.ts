@@ -56,6 +56,10 @@ function expectedFiles(): string[] {
     }
   };
   walk(join(CHECKOUT, "src"));
+  // The WebAssembly modules compiled from wasm/ (AssemblyScript), beside the code that loads them.
+  for (const name of readdirSync(join(CHECKOUT, "wasm"))) {
+    if (name.endsWith(".ts")) files.push(join("dist", "api", name.replace(/\.ts$/, ".wasm")));
+  }
   return files.sort();
 }
 
@@ -163,7 +167,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 }
 
 describe("the tarball", () => {
-  test("holds dist/ compiled from src/ (no demo, no source maps), the .proto files and their descriptors, README, LICENSE, CHANGELOG and nothing else", () => {
+  test("holds dist/ compiled from src/ and wasm/ (no demo, no source maps), the .proto files and their descriptors, README, LICENSE, CHANGELOG and nothing else", () => {
     expect(packed).toEqual(expectedFiles());
     expect(packed).toEqual(
       expect.arrayContaining([
@@ -195,8 +199,12 @@ describe("installed without the optional peers (a CLI, Terraform or API user)", 
           out[name] = { file: require.resolve(name), exports: Object.keys(m) };
         }
         try { require("dcs-sessions/pulumi"); out.pulumi = "loaded"; } catch (e) { out.pulumi = e.message; }
+        const dist = require("node:path").dirname(require.resolve("dcs-sessions"));
+        out.wasm = require(dist + "/api/wasm-clients.js").wasmClientsReader() !== null;
         console.log(JSON.stringify(out));`),
-    ) as Record<string, { file: string; exports: string[] }> & { pulumi: string };
+    ) as Record<string, { file: string; exports: string[] }> & { pulumi: string; wasm: boolean };
+    // The list pages' WebAssembly reader loads from the install, as the JavaScript that uses it does.
+    expect(loaded.wasm).toBe(true);
     expect(loaded["dcs-sessions"]!.file).toBe(join(installed, "dist/index.js"));
     expect(loaded["dcs-sessions"]!.exports).toEqual(
       expect.arrayContaining(["createClient", "scanSessions", "purgeSessions"]),
