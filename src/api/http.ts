@@ -319,13 +319,17 @@ function startDeadline(
   const deadlineAt = Date.now() + deadlineMs;
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
+  // The caller's abort is passed on to our controller by a listener removed at the end of the call, rather
+  // than joined by `AbortSignal.any`, which costs Node 20 tens of microseconds a call (measured: docs).
   const userSignal = options?.signal;
-  const signal = userSignal ? AbortSignal.any([userSignal, deadline.signal]) : deadline.signal;
+  const passOn = (): void => deadline.abort(userSignal?.reason);
+  if (userSignal?.aborted) passOn();
+  else userSignal?.addEventListener("abort", passOn, { once: true });
   return {
-    signal,
+    signal: deadline.signal,
     remainingMs: () => deadlineAt - Date.now(),
     abortError(inFlight) {
-      if (!deadline.signal.aborted || userSignal?.aborted) return userSignal?.reason;
+      if (userSignal?.aborted || !deadline.signal.aborted) return userSignal?.reason;
       const detail = `${call.method} ${call.path} got no complete answer in time`;
       return new TimeoutError(
         call.operation,
@@ -335,7 +339,10 @@ function startDeadline(
           : detail,
       );
     },
-    dispose: () => clearTimeout(timer),
+    dispose: () => {
+      clearTimeout(timer);
+      userSignal?.removeEventListener("abort", passOn);
+    },
   };
 }
 

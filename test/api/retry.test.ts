@@ -2,6 +2,7 @@
  * The retry policy of DESIGN §4: the pure decision as a table, then the real client over loopback (and
  * undici's MockAgent only for a connect timeout and a DNS failure, which no local server can produce).
  */
+import { getEventListeners } from "node:events";
 import { MockAgent, errors as undiciErrors } from "undici";
 import { ApiError, ConnectionError, TimeoutError } from "../../src/api/errors";
 import {
@@ -343,6 +344,37 @@ describe("through the client over loopback", () => {
     } finally {
       await slowRetry.close();
     }
+  });
+
+  test("a caller's signal already aborted: nothing is sent, and the call rejects with the caller's reason", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("stopped before"));
+    await expect(client.dcs.listNodes(INSTANCE, { signal: controller.signal })).rejects.toThrow(
+      "stopped before",
+    );
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test("the caller's abort cuts a request in flight, with the caller's reason, not a timeout", async () => {
+    server.setHandler(() => undefined); // never answers
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = client.dcs.listNodes(INSTANCE, { signal: controller.signal, deadlineMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort(new Error("cut"));
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain("cut");
+    expect(error).not.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test("one caller's signal over many calls: each call removes the listener it put on it", async () => {
+    server.setHandler((_rec, res) => json(res, 200, { nodes: [] }));
+    const controller = new AbortController();
+    for (let call = 0; call < 20; call++) await client.dcs.listNodes(INSTANCE, { signal: controller.signal });
+    expect(server.requests).toHaveLength(20);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });
 
