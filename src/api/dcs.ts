@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
 import { decodeResponse, logTo, utf8Text, type ApiRequest, type ApiResponse, type Transport } from "./http";
 import { nodeWithoutIdLabel } from "./node-label";
-import { KnownKeys, ScannedClientPage, ScannedList, StringTable, scanClientList } from "./page-scan";
+import { KnownKeys, ScannedList, StringTable, scanClientList } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
@@ -322,9 +322,7 @@ async function fetchWirePage(
       requestId: res.requestId,
     });
   };
-  return scanned
-    ? new ScannedClientPage(time, count, scanned.sessions, reject)
-    : new JsonClientPage(time, count, body.clients, reject);
+  return scanned ? scanned.page(time, count, reject) : new JsonClientPage(time, count, body.clients, reject);
 }
 
 // ---------------------------------------------------------------------------------------------------------

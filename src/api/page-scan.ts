@@ -13,7 +13,12 @@
  * the general way: its text, `JSON.parse`, the schemas and their error messages. Declining is always safe.
  */
 import { BODY_PADDING } from "./http";
-import { wasmClientsReader, type WasmClientsReader } from "./wasm-clients";
+import {
+  TalliedClientPage,
+  TalliedSessions,
+  wasmClientsReader,
+  type WasmClientsReader,
+} from "./wasm-clients";
 import {
   NONE_KEY,
   UNREADABLE,
@@ -246,8 +251,17 @@ export class ScannedList {
   constructor(
     /** Every top-level field but `clients`, as `JSON.parse` gives it, and `clients: []` for the schema. */
     readonly envelope: Record<string, unknown>,
-    readonly sessions: ScannedSessions,
+    /** Columns when the JavaScript reader read the clients, records when the WebAssembly reader did. */
+    readonly sessions: ScannedSessions | TalliedSessions,
   ) {}
+
+  /** The page of these sessions. */
+  page(time: string, count: number, reject: (index: number) => never): WireClientPage {
+    const s = this.sessions;
+    return s instanceof TalliedSessions
+      ? new TalliedClientPage(time, count, s, reject)
+      : new ScannedClientPage(time, count, s, reject);
+  }
 }
 
 /** The address of session `index` of scanned sessions (`peer`, else `addr`), "" when it has none. */
@@ -459,7 +473,7 @@ class Scanner {
     if (b[p] !== 123) return undefined;
     p = this.ws(p + 1);
     const envelope: Record<string, unknown> = {};
-    let sessions: ScannedSessions | undefined;
+    let sessions: ScannedSessions | TalliedSessions | undefined;
     if (b[p] !== 125) {
       for (;;) {
         if (b[p] !== 34) return undefined;
@@ -502,16 +516,16 @@ class Scanner {
    * `p` is just past the `[` of `clients`: every client read into columns, or undefined to decline. Sets `at`
    * on the byte after the last client, which the caller checks is the `]`.
    */
-  private clients(p: number): ScannedSessions | undefined {
+  private clients(p: number): ScannedSessions | TalliedSessions | undefined {
     const b = this.b;
-    const s = emptySessions(b);
     if (this.wasm !== null) {
-      const stop = this.wasm.read(b, p, this.length, s);
-      if (stop >= 0) {
-        this.at = stop;
-        return s;
+      const read = this.wasm.read(b, p, this.length);
+      if (read !== undefined) {
+        this.at = read.stop;
+        return read.sessions;
       }
     }
+    const s = emptySessions(b);
     p = this.ws(p);
     if (b[p] === 93) {
       this.at = p;

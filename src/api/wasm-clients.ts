@@ -2,12 +2,26 @@
  * The clients of a list page read by WebAssembly (`wasm/clients.ts`, built to `clients.wasm` beside this
  * file): the byte reader's first try on a page's `clients` array. It reads plain JSON only and declines the
  * rest, which the JavaScript reader of page-scan.ts then reads as before; where the module cannot be found or
- * compiled, that reader reads every page. Measured in docs/performance.md.
+ * compiled, that reader reads every page. Its sessions are records whose text fields are ids into the
+ * module's string table (`TalliedPage`), which the accumulator counts a distinct value at a time. Measured in
+ * docs/performance.md.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ScannedSessions } from "./page-scan";
-import { NONE_KEY } from "./wire-page";
+import {
+  NONE_KEY,
+  TALLY_AGE,
+  TALLY_CMD,
+  TALLY_DB,
+  TALLY_IDLE,
+  TALLY_IP,
+  TALLY_NAME,
+  TALLY_SUBSCRIPTIONS,
+  TALLY_USER,
+  type TalliedPage,
+  type WireClientPage,
+  type WireSessionFacts,
+} from "./wire-page";
 
 /** The part of WebAssembly's JavaScript API used here (the ES2022 library of tsconfig.json has none of it). */
 interface WebAssemblyApi {
@@ -52,7 +66,7 @@ export class WasmClientsReader {
   private readonly recordBytes: number;
   private readonly freshAt: number;
   private readonly capacity: number;
-  private readonly strings: string[] = [NONE_KEY];
+  private strings: string[] = [NONE_KEY];
 
   constructor(private readonly x: ClientsExports) {
     this.input = x.INPUT.value;
@@ -62,11 +76,11 @@ export class WasmClientsReader {
   }
 
   /**
-   * Reads the clients of `b` from `start` (just past the `[` of `clients`) to `end` (the body's end) into the
-   * empty columns `into`: where they stop (past the last client and its whitespace; the caller checks for the
-   * `]`), or -1 to decline, `into` then left as it was.
+   * Reads the clients of `b` from `start` (just past the `[` of `clients`) to `end` (the body's end): their
+   * records, and where they stop (past the last client and its whitespace; the caller checks for the `]`), or
+   * undefined to decline.
    */
-  read(b: Uint8Array, start: number, end: number, into: ScannedSessions): number {
+  read(b: Uint8Array, start: number, end: number): { sessions: TalliedSessions; stop: number } | undefined {
     const x = this.x;
     const length = end - start;
     const records = align8(this.input + length + INPUT_PADDING);
@@ -83,9 +97,10 @@ export class WasmClientsReader {
     }
     // A page declined half way has added strings to the table too: they are learnt all the same.
     this.learn(b, start);
-    if (n < 0) return -1;
-    this.columns(n, records, start, into);
-    return start + x.stoppedAt();
+    if (n < 0) return undefined;
+    const copy = x.memory.buffer.slice(records, records + n * this.recordBytes);
+    const sessions = new TalliedSessions(n, this.strings, copy, this.recordBytes, b, start);
+    return { sessions, stop: start + x.stoppedAt() };
   }
 
   /** The strings the page added to the table, decoded from the body (their offsets are the input's). */
@@ -98,32 +113,10 @@ export class WasmClientsReader {
     }
   }
 
-  /** The records appended to the columns `c`: ids become strings, offsets the body's. */
-  private columns(n: number, records: number, start: number, c: ScannedSessions): void {
-    const words = this.recordBytes / 4;
-    const ints = new Int32Array(this.x.memory.buffer, records, n * words);
-    const counts = new Float64Array(this.x.memory.buffer, records, (n * words) / 2);
-    const strings = this.strings;
-    for (let i = 0, w = 0, d = 0; i < n; i++, w += words, d += words / 2) {
-      c.clientIp[i] = strings[ints[w]!]!;
-      c.name[i] = strings[ints[w + 1]!]!;
-      c.user[i] = strings[ints[w + 2]!]!;
-      c.db[i] = strings[ints[w + 3]!]!;
-      c.cmd[i] = strings[ints[w + 4]!]!;
-      const addrStart = ints[w + 5]!;
-      c.addrStart[i] = addrStart < 0 ? -1 : start + addrStart;
-      c.addrEnd[i] = addrStart < 0 ? -1 : start + ints[w + 6]!;
-      c.addrFlags[i] = 0;
-      c.idle[i] = counts[d + 4]!;
-      c.age[i] = counts[d + 5]!;
-      c.subscriptions[i] = counts[d + 6]!;
-    }
-    c.size = n;
-  }
-
+  /** Empties the table. A new array of strings: the pages read before keep theirs, ids and all. */
   private reset(): void {
     this.x.reset();
-    this.strings.length = 1;
+    this.strings = [NONE_KEY];
   }
 
   /** Grows the module's memory to `bytes` at least. */
@@ -131,6 +124,86 @@ export class WasmClientsReader {
     const memory = this.x.memory;
     const have = memory.buffer.byteLength;
     if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+  }
+}
+
+/** Where a record's address is, in 4-byte words (its ids are at `TALLY_IP`…, its counts at `TALLY_IDLE`…). */
+const ADDR_START = 5;
+const ADDR_END = 6;
+
+/**
+ * A page's sessions: the module's records, copied out of its memory (which the next page overwrites) into a
+ * buffer of their own, read as `TalliedPage` and each address as offsets in the body. (Copied instead into
+ * arrays in V8's heap, whose growth V8 would not mistake for memory to collect, they cost more: measured.)
+ */
+export class TalliedSessions implements TalliedPage {
+  readonly ids: Int32Array;
+  readonly idStride: number;
+  readonly counts: Float64Array;
+  readonly countStride: number;
+
+  constructor(
+    readonly size: number,
+    /** The reader's strings by id as the page left them (a table that starts again makes a new array). */
+    readonly strings: readonly string[],
+    records: ArrayBuffer,
+    recordBytes: number,
+    /** The body, whose bytes the addresses are read from when asked for. */
+    readonly bytes: Uint8Array,
+    /** Where in `bytes` the module's input started (its offsets are from there). */
+    private readonly start: number,
+  ) {
+    this.ids = new Int32Array(records);
+    this.idStride = recordBytes / 4;
+    this.counts = new Float64Array(records);
+    this.countStride = recordBytes / 8;
+  }
+
+  /** The address of session `index` (`peer`, else `addr`: plain ASCII), "" when it has none. */
+  addrAt(index: number): string {
+    const at = index * this.idStride;
+    const start = this.ids[at + ADDR_START]!;
+    if (start < 0) return "";
+    return latin1Slice.call(this.bytes, this.start + start, this.start + this.ids[at + ADDR_END]!);
+  }
+}
+
+/** A page read by the WebAssembly reader: its facts as `read` gives them, and the page as `tallied`. */
+export class TalliedClientPage implements WireClientPage {
+  readonly size: number;
+
+  constructor(
+    readonly time: string,
+    readonly count: number,
+    readonly tallied: TalliedSessions,
+    readonly reject: (index: number) => never,
+    size = tallied.size,
+  ) {
+    this.size = size;
+  }
+
+  read(index: number, into: WireSessionFacts): boolean {
+    const s = this.tallied;
+    const id = index * s.idStride;
+    const count = index * s.countStride;
+    into.clientIp = s.strings[s.ids[id + TALLY_IP]!]!;
+    into.name = s.strings[s.ids[id + TALLY_NAME]!]!;
+    into.user = s.strings[s.ids[id + TALLY_USER]!]!;
+    into.db = s.strings[s.ids[id + TALLY_DB]!]!;
+    into.cmd = s.strings[s.ids[id + TALLY_CMD]!]!;
+    into.idleSeconds = s.counts[count + TALLY_IDLE]!;
+    into.ageSeconds = s.counts[count + TALLY_AGE]!;
+    into.subscriptions = s.counts[count + TALLY_SUBSCRIPTIONS]!;
+    return true;
+  }
+
+  addrAt(index: number): string {
+    return this.tallied.addrAt(index);
+  }
+
+  cut(size: number): WireClientPage {
+    const s = this.tallied;
+    return new TalliedClientPage(this.time, this.count, s, this.reject, Math.min(size, this.size));
   }
 }
 

@@ -3,7 +3,8 @@
  * would (`looseString`, `looseInt`), from either of two sources:
  *   - `JsonClientPage`: the page parsed by `JSON.parse`, each client read where it lies (the fallback);
  *   - `ScannedClientPage`: the page's bytes read in place by `scanClientList` (page-scan.ts), with no object
- *     and no throwaway string built per session (the fast path).
+ *     and no throwaway string built per session (the fast path);
+ *   - `TalliedClientPage`: the same, by the WebAssembly reader (wasm-clients.ts), its text fields left as ids.
  * Both answer the same questions the same way; a test feeds them the same bodies and compares every field.
  */
 
@@ -42,6 +43,38 @@ export interface WireClientPage {
   cut(size: number): WireClientPage;
   /** Throws the error a full validation of the page gives, naming the client at `index` when it passes. */
   reject(index: number): never;
+  /**
+   * The same sessions (the first `size`) with their text fields as ids, when the reader made them so: they are
+   * then counted a page at a time.
+   */
+  readonly tallied?: TalliedPage;
+}
+
+/** Where a session's values are in a `TalliedPage`'s records: the ids of its text fields, in `ids`. */
+export const TALLY_IP = 0;
+export const TALLY_NAME = 1;
+export const TALLY_USER = 2;
+export const TALLY_DB = 3;
+export const TALLY_CMD = 4;
+/**
+ * …and its counts, in `counts` (each already `positiveOrZero`). The places are those of the WebAssembly
+ * reader's records (wasm/clients.ts), so that its pages are read where the module wrote them.
+ */
+export const TALLY_IDLE = 4;
+export const TALLY_AGE = 5;
+export const TALLY_SUBSCRIPTIONS = 6;
+
+/**
+ * A page's sessions as records over one buffer (the WebAssembly reader's): session `i`'s name is
+ * `strings[ids[i * idStride + TALLY_NAME]]`, its idle time `counts[i * countStride + TALLY_IDLE]`. Id 0 is
+ * `(none)`. The facts are those `read` gives, so that a page can be counted a distinct value at a time.
+ */
+export interface TalliedPage {
+  readonly strings: readonly string[];
+  readonly ids: Int32Array;
+  readonly idStride: number;
+  readonly counts: Float64Array;
+  readonly countStride: number;
 }
 
 /** A text field as a key: `(none)` when empty or absent. */

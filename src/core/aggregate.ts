@@ -8,6 +8,15 @@ import {
   clientIpOf,
   orNone,
   positiveOrZero,
+  TALLY_AGE,
+  TALLY_CMD,
+  TALLY_DB,
+  TALLY_IDLE,
+  TALLY_IP,
+  TALLY_NAME,
+  TALLY_SUBSCRIPTIONS,
+  TALLY_USER,
+  type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
 } from "../api/wire-page";
@@ -129,6 +138,11 @@ export class BoundedCounter {
     return this.counts.size;
   }
 
+  /** How many new keys can be added before the map folds: a batch of no more keys adds exactly as key by key. */
+  get room(): number {
+    return this.maxKeys - this.counts.size;
+  }
+
   /** Drops the keys at or below the median count (at least half of them), keeping their sum in `folded`. */
   private fold(): void {
     const sorted = [...this.counts.values()].map((t) => t.n).sort((a, b) => a - b);
@@ -208,6 +222,15 @@ export class TopIdle {
   }
 
   /** Most idle first. */
+  /**
+   * The idle time below which an offer is refused whatever its other fields (the heap is full and its least
+   * session idles longer); -1 while the heap has room.
+   */
+  get floorIdle(): number {
+    if (this.size === 0) return Infinity;
+    return this.heap.length < this.size ? -1 : this.heap[0]!.summary.idleSeconds;
+  }
+
   list(): SessionSummary[] {
     return [...this.heap].sort((a, b) => (ranksAbove(a, b) ? -1 : 1)).map((r) => r.summary);
   }
@@ -251,6 +274,37 @@ function summaryOf(nodeId: string, f: SessionFacts): SessionSummary {
 }
 
 /** The aggregate part of a SessionSnapshot. */
+/** Counts of a page's ids, for one field at a time, in the order each id first appears. */
+class IdTally {
+  private counts = new Int32Array(1024);
+  private order = new Int32Array(1024);
+
+  /** Adds the first `size` sessions' values of field `field` of `page` to `counter`, as `add` one by one would. */
+  count(counter: BoundedCounter, page: TalliedPage, field: number, size: number): void {
+    const { ids, idStride, strings } = page;
+    if (this.counts.length < strings.length) this.counts = new Int32Array(strings.length * 2);
+    if (this.order.length < size) this.order = new Int32Array(size * 2);
+    const counts = this.counts;
+    const order = this.order;
+    let distinct = 0;
+    for (let i = 0, at = field; i < size; i++, at += idStride) {
+      const id = ids[at]!;
+      if (counts[id]++ === 0) order[distinct++] = id;
+    }
+    if (distinct <= counter.room) {
+      for (let k = 0; k < distinct; k++) {
+        const id = order[k]!;
+        counter.add(strings[id]!, counts[id]!);
+        counts[id] = 0;
+      }
+      return;
+    }
+    // The map could fold during the page: key by key, in the sessions' order.
+    for (let k = 0; k < distinct; k++) counts[order[k]!] = 0;
+    for (let i = 0, at = field; i < size; i++, at += idStride) counter.add(strings[ids[at]!]!);
+  }
+}
+
 export type SessionAggregate = Pick<
   SessionSnapshot,
   | "totalSessions"
@@ -296,6 +350,8 @@ export class SessionAccumulator {
   private subscribers = 0;
   private readonly topIdle: TopIdle;
   private readonly mapCap: number;
+  /** `addTallied`'s counts by id, made at its first page. */
+  private tally: IdTally | undefined;
 
   constructor(options: AccumulatorOptions = {}) {
     const topN = options.topN ?? DEFAULT_TOP_N;
@@ -335,6 +391,51 @@ export class SessionAccumulator {
     if (f.ageSeconds > this.maxAge) this.maxAge = f.ageSeconds;
     if (f.subscriptions > 0) this.subscribers++;
     this.topIdle.offer(nodeId, f);
+  }
+
+  /**
+   * Adds the first `size` sessions of a page whose text fields are ids (`TalliedPage`), to the same figures as
+   * `add` of each in turn: each map counts a distinct value at a time, unless it could fold during the page
+   * (which depends on the sessions' order), when it counts them one by one as `add` does; the top idle
+   * sessions are offered only those that idle long enough to enter them. `facts` is filled for those offers.
+   */
+  addTallied(nodeId: string, page: TalliedPage, size: number, facts: PageFacts): void {
+    this.total += size;
+    const last = this.lastNode;
+    if (last !== undefined && last.nodeId === nodeId) last.tally.n += size;
+    else this.tallyOf(nodeId).n += size;
+    const tally = (this.tally ??= new IdTally());
+    tally.count(this.maps.byClientIp, page, TALLY_IP, size);
+    tally.count(this.maps.byUser, page, TALLY_USER, size);
+    tally.count(this.maps.byDb, page, TALLY_DB, size);
+    tally.count(this.maps.byCommand, page, TALLY_CMD, size);
+    tally.count(this.maps.byName, page, TALLY_NAME, size);
+    const { counts, countStride, ids, idStride, strings } = page;
+    const top = this.topIdle;
+    let floor = top.floorIdle;
+    for (let i = 0; i < size; i++) {
+      const at = i * countStride;
+      const idle = counts[at + TALLY_IDLE]!;
+      const age = counts[at + TALLY_AGE]!;
+      this.idle[idleBucketOf(idle)]++;
+      if (idle > this.maxIdle) this.maxIdle = idle;
+      if (age > this.maxAge) this.maxAge = age;
+      if (counts[at + TALLY_SUBSCRIPTIONS]! > 0) this.subscribers++;
+      // `seq` only orders the sessions offered: one never offered needs no number.
+      if (idle < floor) continue;
+      const id = i * idStride;
+      facts.index = i;
+      facts.clientIp = strings[ids[id + TALLY_IP]!]!;
+      facts.name = strings[ids[id + TALLY_NAME]!]!;
+      facts.user = strings[ids[id + TALLY_USER]!]!;
+      facts.db = strings[ids[id + TALLY_DB]!]!;
+      facts.cmd = strings[ids[id + TALLY_CMD]!]!;
+      facts.idleSeconds = idle;
+      facts.ageSeconds = age;
+      facts.subscriptions = counts[at + TALLY_SUBSCRIPTIONS]!;
+      top.offer(nodeId, facts);
+      floor = top.floorIdle;
+    }
   }
 
   /** A node's tally, registered (with 0) when first seen, remembered as the last node added to. */

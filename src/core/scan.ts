@@ -329,6 +329,10 @@ async function listNodeInto(
  */
 function foldPage(acc: SessionAccumulator, nodeId: string, page: WireClientPage, facts: PageFacts): void {
   facts.page = page;
+  if (page.tallied !== undefined) {
+    acc.addTallied(nodeId, page.tallied, page.size, facts);
+    return;
+  }
   for (let i = 0; i < page.size; i++) {
     if (!page.read(i, facts)) page.reject(i);
     facts.index = i;

@@ -7,13 +7,7 @@
  * JavaScript reader alone, and with the WebAssembly reader of the clients tried first (as in the product).
  */
 import { utf8Text } from "../../src/api/http";
-import {
-  KnownKeys,
-  ScannedClientPage,
-  StringTable,
-  scanClientList,
-  tableHash,
-} from "../../src/api/page-scan";
+import { KnownKeys, StringTable, scanClientList, tableHash } from "../../src/api/page-scan";
 import { wasmClientsReader, type WasmClientsReader } from "../../src/api/wasm-clients";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
@@ -39,7 +33,7 @@ let wasm: WasmClientsReader | null = null;
 function byBytes(bytes: Uint8Array, strings = new StringTable(), keys = new KnownKeys()): Outcome {
   const scanned = scanClientList(bytes, strings, keys, wasm);
   if (!scanned) return { kind: "declined" };
-  const page = new ScannedClientPage("", 0, scanned.sessions, () => {
+  const page = scanned.page("", 0, () => {
     throw new Error("not reached");
   });
   const sessions = [];
@@ -380,9 +374,9 @@ describe("the WebAssembly reader of the clients", () => {
     results = [];
     const read = reader.read;
     jest.spyOn(reader, "read").mockImplementation(function (this: WasmClientsReader, ...args) {
-      const stop = read.apply(this, args);
-      results.push(stop);
-      return stop;
+      const answer = read.apply(this, args);
+      results.push(answer === undefined ? -1 : answer.stop);
+      return answer;
     });
   }
 

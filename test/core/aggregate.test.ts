@@ -1,6 +1,19 @@
 import {
+  TALLY_AGE,
+  TALLY_CMD,
+  TALLY_DB,
+  TALLY_IDLE,
+  TALLY_IP,
+  TALLY_NAME,
+  TALLY_SUBSCRIPTIONS,
+  TALLY_USER,
+  type TalliedPage,
+  type WireClientPage,
+} from "../../src/api/wire-page";
+import {
   BoundedCounter,
   NONE_KEY,
+  PageFacts,
   SessionAccumulator,
   clientIpOf,
   factsOfClientInfo,
@@ -8,6 +21,7 @@ import {
   idleBucketOf,
   type SessionFacts,
 } from "../../src/core/aggregate";
+import { seededRandom } from "../api/helpers";
 
 function facts(over: Partial<SessionFacts> = {}): SessionFacts {
   return {
@@ -276,5 +290,80 @@ describe("memory bound", () => {
     expect(r.topIdle).toHaveLength(100);
     expect(r.topIdle[0]!.idleSeconds).toBe(89_999);
     expect(JSON.stringify(r).length).toBeLessThan(40_000);
+  });
+});
+
+describe("addTallied: a page of ids counted a distinct value at a time", () => {
+  /** A page of records as the WebAssembly reader makes them, from plain sessions (its ids in order of appearance). */
+  function talliedPageOf(sessions: (SessionFacts & { ip: string })[]): {
+    tallied: TalliedPage;
+    page: WireClientPage;
+  } {
+    const strings = [NONE_KEY];
+    const idOf = (text: string): number => {
+      if (text === NONE_KEY) return 0;
+      const known = strings.indexOf(text);
+      return known >= 0 ? known : strings.push(text) - 1;
+    };
+    // Strides other than the reader's, the rest of each record left at -1: only the named places are read.
+    const ids = new Int32Array(sessions.length * 8).fill(-1);
+    const counts = new Float64Array(sessions.length * 9).fill(-1);
+    sessions.forEach((s, i) => {
+      ids[i * 8 + TALLY_IP] = idOf(s.ip);
+      ids[i * 8 + TALLY_NAME] = idOf(s.name);
+      ids[i * 8 + TALLY_USER] = idOf(s.user);
+      ids[i * 8 + TALLY_DB] = idOf(s.db);
+      ids[i * 8 + TALLY_CMD] = idOf(s.cmd);
+      counts[i * 9 + TALLY_IDLE] = s.idleSeconds;
+      counts[i * 9 + TALLY_AGE] = s.ageSeconds;
+      counts[i * 9 + TALLY_SUBSCRIPTIONS] = s.subscriptions;
+    });
+    const tallied: TalliedPage = { strings, ids, idStride: 8, counts, countStride: 9 };
+    const page = { addrAt: (i: number) => sessions[i]!.addr } as unknown as WireClientPage;
+    return { tallied, page };
+  }
+
+  /** Sessions with few values and many idle times alike (ties that the top idle list breaks by address). */
+  function sessionsOf(seed: number, n: number): (SessionFacts & { ip: string })[] {
+    const next = seededRandom(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+    return Array.from({ length: n }, () => {
+      const ip = `10.0.${Math.floor(next() * 4)}.${Math.floor(next() * 60)}`;
+      return {
+        ip,
+        addr: `${ip}:${1024 + Math.floor(next() * 9)}`,
+        name: pick([NONE_KEY, "web", "worker", "cron", `job-${Math.floor(next() * 500)}`]),
+        user: pick(["default", "app", NONE_KEY]),
+        db: pick(["0", "1", "15"]),
+        cmd: pick(["get", "set", "eval", NONE_KEY]),
+        // A third of the sessions at the longest idle time: the top list is all ties, broken by node and address.
+        idleSeconds: pick([0, 5, 60, 3600, 86_400, 86_400, 86_400, Math.floor(next() * 86_400)]),
+        ageSeconds: Math.floor(next() * 1_000_000),
+        subscriptions: pick([0, 0, 0, 1, 3]),
+      };
+    });
+  }
+
+  test.each([
+    ["maps that never fold", { topN: 10 }],
+    ["maps that fold during the pages (a small bound)", { topN: 25, trackedKeys: 40, mapCap: 10 }],
+    ["no top idle list", { topN: 0 }],
+  ])("gives the figures `add` gives session by session: %s", (_what, options) => {
+    const byPage = new SessionAccumulator(options);
+    const bySession = new SessionAccumulator(options);
+    const facts = new PageFacts();
+    for (let p = 0; p < 30; p++) {
+      const nodeId = `node-${p % 3}`;
+      const sessions = sessionsOf(p, 1 + ((p * 37) % 200));
+      const { tallied, page } = talliedPageOf(sessions);
+      // A page cut short: only its first sessions count.
+      const size = p % 5 === 0 ? Math.floor(sessions.length / 2) : sessions.length;
+      facts.page = page;
+      byPage.addTallied(nodeId, tallied, size, facts);
+      for (const s of sessions.slice(0, size)) bySession.add(nodeId, s, s.ip);
+    }
+    expect(byPage.result()).toEqual(bySession.result());
+    expect(byPage.totalSessions).toBe(bySession.totalSessions);
+    if ("trackedKeys" in options) expect(byPage.result().approximateMaps.length).toBeGreaterThan(0);
   });
 });
