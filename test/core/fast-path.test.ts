@@ -9,6 +9,7 @@ import type { ServerResponse } from "node:http";
 import { ApiError } from "../../src/api/errors";
 import { ListClientsResponseSchema } from "../../src/api/schemas";
 import type { SessionsClient } from "../../src/api/types";
+import { wasmClientsReader } from "../../src/api/wasm-clients";
 import { readParsedClient, type WireSessionFacts } from "../../src/api/wire-page";
 import { SessionAccumulator, clientIpOf, factsOfClientInfo } from "../../src/core/aggregate";
 import { scanSessions } from "../../src/core/scan";
@@ -59,6 +60,37 @@ function wireClient(i: number): Record<string, unknown> {
   return base;
 }
 
+/**
+ * A client as DCS sends most of them (every value plain: text as strings, counts as integers or digits in a
+ * string, no escape): the pages that the WebAssembly reader reads itself. Still varied: empty and null
+ * values, IPv6, no peer, a peer that is empty, the longest idle times shared by many (the top list's ties).
+ */
+function plainClient(i: number): Record<string, unknown> {
+  const ip = i % 9 === 0 ? `fe80::${i % 11}` : `10.1.${i % 5}.${(i * 7) % 200}`;
+  const addr = i % 9 === 0 ? `[${ip}]:${7000 + (i % 50)}` : `${ip}:${50000 + (i % 1000)}`;
+  return {
+    id: String(i),
+    addr: i % 10 === 3 ? "172.16.0.1:6379" : addr,
+    fd: String(10 + i),
+    name: ["", "api", `batch-${i % 40}`, null, "(none)"][i % 5],
+    cmd: ["get", "set", "hgetall", "eval"][i % 4],
+    age: i % 6 === 0 ? String(500 + i) : 500 + i,
+    idle: [0, 59, 600, 86_400, 86_400, (i * 31) % 86_400][i % 6],
+    db: String(i % 4),
+    flags: "N",
+    sub: i % 8 === 0 ? 1 : 0,
+    psub: i % 12 === 0 ? "2" : "",
+    multi: -1,
+    events: "r",
+    // Behind the proxy the real client is the peer; some sessions have none, or an empty one.
+    peer: i % 10 === 3 ? addr : i % 7 === 0 ? null : i % 13 === 0 ? "" : undefined,
+    user: ["default", "app", ""][i % 3],
+  };
+}
+
+/** The clients the scripted pages are made of: `wireClient` (every quirk), or `plainClient`. */
+let clientAt = wireClient;
+
 interface NodeScript {
   count: number;
   /** Clients actually served (fewer than count: the cache answers empty pages past them). */
@@ -80,7 +112,7 @@ function pageText(nodeId: string, offset: number, limit: number): string {
   const script = NODES[nodeId]!;
   const seed = Object.keys(NODES).indexOf(nodeId) * 100_000;
   const clients = [];
-  for (let i = offset; i < Math.min(script.served, offset + limit); i++) clients.push(wireClient(seed + i));
+  for (let i = offset; i < Math.min(script.served, offset + limit); i++) clients.push(clientAt(seed + i));
   return JSON.stringify({
     time: TIME,
     count: script.countOnWire(script.count),
@@ -161,6 +193,34 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
     expect(snapshot.byName["café-東京"]).toBeGreaterThan(0);
     expect(snapshot.subscribers).toBeGreaterThan(0);
     expect(snapshot.maxIdleSeconds).toBeGreaterThan(0);
+  });
+
+  test("every figure agrees on plain pages, which the WebAssembly reader reads itself", async () => {
+    const reader = wasmClientsReader();
+    expect(reader).not.toBeNull(); // `npm test` builds it first
+    const read = jest.spyOn(reader!, "read");
+    clientAt = plainClient;
+    try {
+      const snapshot = await scanSessions({ instanceId: INSTANCE, client, rescan: false, topN: 20 });
+      const reference = referenceSnapshot();
+      expect(snapshot.totalSessions).toBe(2500 + 1200 + 1000);
+      expect(Object.fromEntries(snapshot.nodes.map((n) => [n.nodeId, n.sessions]))).toEqual(
+        reference.perNode,
+      );
+      for (const key of AGGREGATE_OUTPUT_NAMES) {
+        expect([key, snapshot[key]]).toEqual([key, reference[key]]);
+      }
+      // Every page with clients was read by the module (none declined), and the top list is of ties.
+      const answers = read.mock.results.map((r) => r.value as unknown);
+      expect(answers.length).toBeGreaterThanOrEqual(6);
+      expect(answers.filter((a) => a === undefined)).toEqual([]);
+      expect(snapshot.topIdle).toHaveLength(20);
+      expect(snapshot.topIdle.every((s) => s.idleSeconds === 86_400)).toBe(true);
+      expect(snapshot.byClientIp["fe80::0"]).toBeGreaterThan(0);
+    } finally {
+      clientAt = wireClient;
+      read.mockRestore();
+    }
   });
 
   test("the reader and the schema agree client by client, on every quirk", () => {
