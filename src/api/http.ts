@@ -297,6 +297,41 @@ function scrubberFor(secrets: ReadonlyArray<string | undefined>): Scrub {
 
 type Scrub = (text: string | undefined) => string | undefined;
 
+/**
+ * Passes a caller's abort on to the deadline of every call in flight with its signal, through one listener on
+ * that signal however many calls share it: a listener a call would make Node warn of a leak past 10
+ * concurrent calls (a scan runs more), and `AbortSignal.any` costs Node 20 tens of microseconds a call
+ * (5 % of a listing's main-thread CPU, measured in docs/performance.md).
+ */
+export class AbortFanOut {
+  private readonly calls = new WeakMap<AbortSignal, Set<AbortController>>();
+
+  /** Aborts `call` when `signal` aborts (at once if it has); returns what ends that, at the call's end. */
+  join(signal: AbortSignal, call: AbortController): () => void {
+    if (signal.aborted) {
+      call.abort(signal.reason);
+      return () => undefined;
+    }
+    let calls = this.calls.get(signal);
+    if (calls === undefined) {
+      const inFlight = new Set<AbortController>();
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const c of inFlight) c.abort(signal.reason);
+          inFlight.clear();
+        },
+        { once: true },
+      );
+      this.calls.set(signal, inFlight);
+      calls = inFlight;
+    }
+    calls.add(call);
+    const joined = calls;
+    return () => joined.delete(call);
+  }
+}
+
 /** The deadline of one call (all attempts and backoffs), joined with the caller's own signal. */
 interface CallDeadline {
   signal: AbortSignal;
@@ -314,17 +349,14 @@ function startDeadline(
   call: PreparedCall,
   options: CallOptions | undefined,
   defaultMs: number,
+  aborts: AbortFanOut,
 ): CallDeadline {
   const deadlineMs = options?.deadlineMs ?? defaultMs;
   const deadlineAt = Date.now() + deadlineMs;
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
-  // The caller's abort is passed on to our controller by a listener removed at the end of the call, rather
-  // than joined by `AbortSignal.any`, which costs Node 20 tens of microseconds a call (measured: docs).
   const userSignal = options?.signal;
-  const passOn = (): void => deadline.abort(userSignal?.reason);
-  if (userSignal?.aborted) passOn();
-  else userSignal?.addEventListener("abort", passOn, { once: true });
+  const leave = userSignal ? aborts.join(userSignal, deadline) : undefined;
   return {
     signal: deadline.signal,
     remainingMs: () => deadlineAt - Date.now(),
@@ -341,7 +373,7 @@ function startDeadline(
     },
     dispose: () => {
       clearTimeout(timer);
-      userSignal?.removeEventListener("abort", passOn);
+      leave?.();
     },
   };
 }
@@ -499,6 +531,7 @@ export function logTo(
 
 export function createTransport(settings: TransportSettings): Transport {
   const pools = new Map<string, Pool>();
+  const aborts = new AbortFanOut();
   let closed = false;
   const { credentials, timeouts } = settings;
   const secrets =
@@ -619,7 +652,7 @@ export function createTransport(settings: TransportSettings): Transport {
   async function send(request: ApiRequest): Promise<ApiResponse> {
     if (closed) throw new DcsSessionsError(`${request.operation}: the client is closed; create a new one`);
     const call = prepareCall(settings, request);
-    const deadline = startDeadline(call, request.options, timeouts.callMs);
+    const deadline = startDeadline(call, request.options, timeouts.callMs, aborts);
     try {
       for (let attempt = 1; ; attempt++) {
         if (deadline.signal.aborted) throw deadline.abortError(false);

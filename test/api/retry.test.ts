@@ -369,12 +369,37 @@ describe("through the client over loopback", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  test("one caller's signal over many calls: each call removes the listener it put on it", async () => {
-    server.setHandler((_rec, res) => json(res, 200, { nodes: [] }));
-    const controller = new AbortController();
-    for (let call = 0; call < 20; call++) await client.dcs.listNodes(INSTANCE, { signal: controller.signal });
-    expect(server.requests).toHaveLength(20);
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  test("one caller's signal over many calls, 30 at once: one listener on it, no warning, and its abort stops them all", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      server.setHandler((_rec, res) => json(res, 200, { nodes: [] }));
+      const controller = new AbortController();
+      for (let call = 0; call < 5; call++)
+        await client.dcs.listNodes(INSTANCE, { signal: controller.signal });
+      const answered = await Promise.all(
+        Array.from({ length: 30 }, () => client.dcs.listNodes(INSTANCE, { signal: controller.signal })),
+      );
+      expect(answered).toHaveLength(30);
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      // 30 calls in flight on the signal, then its abort: each rejects with the caller's reason.
+      server.setHandler(() => undefined); // never answers
+      const pending = Array.from({ length: 30 }, () =>
+        client.dcs
+          .listNodes(INSTANCE, { signal: controller.signal, deadlineMs: 30_000 })
+          .catch((e: unknown) => e),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      controller.abort(new Error("all of them"));
+      const errors = await Promise.all(pending);
+      expect(errors.map((e) => (e as Error).message)).toEqual(Array(30).fill("all of them"));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.name)).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 });
 
