@@ -11,9 +11,10 @@
 //   TABLE   the string table's slots (see `intern`)
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
-//   INPUT   the body from just past the `[` of `clients`, then zeros; the records follow it
-// A record per client: the ids of its client IP, name, user, db and command (0: none), its address as
-// offsets in the input (-1: none), then idle, age and subscriptions as f64, each already `positiveOrZero`.
+//   INPUT   the body from just past the `[` of `clients`, then zeros; the two arrays of records follow it
+// Two records per client, each in an array of its own, which JavaScript copies whole: 7 i32 (the ids of its
+// client IP, name, user, db and command, 0 for none; its address as offsets in the input, -1 for none), and
+// 3 f64 (idle, age and subscriptions, each already `positiveOrZero`).
 
 const KEY_SLOTS: i32 = 32;
 const KEY_BYTES: i32 = 16;
@@ -29,7 +30,9 @@ const TABLE: usize = KEYS + <usize>KEY_SLOTS * 64;
 const STORE: usize = TABLE + <usize>SLOTS * 32;
 const FRESH: usize = STORE + <usize>STORE_BYTES;
 export const INPUT: usize = FRESH + <usize>FRESH_MAX * 12;
-export const RECORD_BYTES: i32 = 56;
+/** The words of a client's record of ids, and of its record of counts. */
+export const ID_WORDS: i32 = 7;
+export const COUNT_WORDS: i32 = 3;
 export const FRESH_AT: usize = FRESH;
 /** How many strings the table holds at most: past half its slots, `read` answers TABLE_FULL. */
 export const CAPACITY: i32 = SLOTS / 2;
@@ -65,7 +68,8 @@ let fresh: i32 = 0;
 let full = false;
 let stop: usize = 0;
 let count: f64 = 0;
-let out: usize = 0;
+let outIds: usize = 0;
+let outCounts: usize = 0;
 
 /** How many strings this page added to the table (their triples are at FRESH_AT). */
 export function freshCount(): i32 {
@@ -450,9 +454,10 @@ function client(p: usize): usize {
     addrEnd = peerEnd;
   }
   const hasAddr = addrEnd > addrStart;
-  const r = out;
+  const r = outIds;
+  const c = outCounts;
   // The records grow with the clients: memory is added as they need it, not reserved for the worst case.
-  const needed = r + <usize>RECORD_BYTES;
+  const needed = max(r + ((<usize>ID_WORDS) << 2), c + ((<usize>COUNT_WORDS) << 3));
   const have = (<usize>memory.size()) << 16;
   if (needed > have && memory.grow(<i32>((needed - have + 0xffff) >> 16)) < 0) return 0;
   store<i32>(r, hasAddr ? ipOf(addrStart, addrEnd) : 0);
@@ -462,22 +467,26 @@ function client(p: usize): usize {
   store<i32>(r, cmd, 16);
   store<i32>(r, hasAddr ? <i32>(addrStart - INPUT) : -1, 20);
   store<i32>(r, hasAddr ? <i32>(addrEnd - INPUT) : -1, 24);
-  store<f64>(r, idle, 32);
-  store<f64>(r, age, 40);
-  store<f64>(r, sub + psub, 48);
-  out = r + <usize>RECORD_BYTES;
+  store<f64>(c, idle);
+  store<f64>(c, age, 8);
+  store<f64>(c, sub + psub, 16);
+  outIds = r + ((<usize>ID_WORDS) << 2);
+  outCounts = c + ((<usize>COUNT_WORDS) << 3);
   return p + 1;
 }
 
 /**
  * Reads the clients at INPUT (the body just past the `[` of `clients`, then at least 16 zero bytes) into
- * records from `records` (memory grows to hold them): how many, DECLINED, or TABLE_FULL (then `reset` and
- * read again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
+ * records of ids from `ids` and records of counts from `counts` (8-byte aligned, the first far enough
+ * from the second for every client the input can hold; memory grows to hold them): how many, DECLINED, or
+ * TABLE_FULL (then `reset` and read again). `stoppedAt` tells where it stopped: the caller checks that the
+ * `]` is there.
  */
-export function read(records: usize): i32 {
+export function read(ids: usize, counts: usize): i32 {
   fresh = 0;
   full = false;
-  out = records;
+  outIds = ids;
+  outCounts = counts;
   let p = ws(INPUT);
   let n: i32 = 0;
   if (load<u8>(p) != 93) {

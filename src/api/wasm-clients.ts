@@ -34,10 +34,11 @@ const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WebAsse
 interface ClientsExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   INPUT: { readonly value: number };
-  RECORD_BYTES: { readonly value: number };
+  ID_WORDS: { readonly value: number };
+  COUNT_WORDS: { readonly value: number };
   FRESH_AT: { readonly value: number };
   CAPACITY: { readonly value: number };
-  read(records: number): number;
+  read(ids: number, counts: number): number;
   freshCount(): number;
   stoppedAt(): number;
   heldCount(): number;
@@ -63,14 +64,16 @@ const { latin1Slice } = Buffer.prototype as unknown as {
  */
 export class WasmClientsReader {
   private readonly input: number;
-  private readonly recordBytes: number;
+  private readonly idWords: number;
+  private readonly countWords: number;
   private readonly freshAt: number;
   private readonly capacity: number;
   private strings: string[] = [NONE_KEY];
 
   constructor(private readonly x: ClientsExports) {
     this.input = x.INPUT.value;
-    this.recordBytes = x.RECORD_BYTES.value;
+    this.idWords = x.ID_WORDS.value;
+    this.countWords = x.COUNT_WORDS.value;
     this.freshAt = x.FRESH_AT.value;
     this.capacity = x.CAPACITY.value;
   }
@@ -83,23 +86,32 @@ export class WasmClientsReader {
   read(b: Uint8Array, start: number, end: number): { sessions: TalliedSessions; stop: number } | undefined {
     const x = this.x;
     const length = end - start;
-    const records = align8(this.input + length + INPUT_PADDING);
-    this.reserve(records);
+    // The records of ids, then those of counts, past room for as many ids as the input can hold clients (3
+    // bytes at least each: `{}` and a comma). Memory is only reserved here; the module grows what it fills.
+    const ids = align8(this.input + length + INPUT_PADDING);
+    const counts = align8(ids + (Math.floor(length / 3) + 1) * this.idWords * 4);
+    this.reserve(ids);
     // Past half its capacity the table starts again, so that a page rarely fills it.
     if (x.heldCount() * 2 > this.capacity) this.reset();
     const memory = new Uint8Array(x.memory.buffer);
     memory.set(b.subarray(start, end), this.input);
     memory.fill(0, this.input + length, this.input + length + INPUT_PADDING);
-    let n = x.read(records);
+    let n = x.read(ids, counts);
     if (n === TABLE_FULL) {
       this.reset();
-      n = x.read(records);
+      n = x.read(ids, counts);
     }
     // A page declined half way has added strings to the table too: they are learnt all the same.
     this.learn(b, start);
     if (n < 0) return undefined;
-    const copy = x.memory.buffer.slice(records, records + n * this.recordBytes);
-    const sessions = new TalliedSessions(n, this.strings, copy, this.recordBytes, b, start);
+    const sessions = new TalliedSessions(
+      n,
+      this.strings,
+      new Int32Array(x.memory.buffer, ids, n * this.idWords),
+      new Float64Array(x.memory.buffer, counts, n * this.countWords),
+      b,
+      start,
+    );
     return { sessions, stop: start + x.stoppedAt() };
   }
 
@@ -127,36 +139,51 @@ export class WasmClientsReader {
   }
 }
 
-/** Where a record's address is, in 4-byte words (its ids are at `TALLY_IP`…, its counts at `TALLY_IDLE`…). */
+/** Where a session's address is in its record of ids (its ids are at `TALLY_IP`…). */
 const ADDR_START = 5;
 const ADDR_END = 6;
 
+/** The most values `push` is given at once (each is an argument of the call, on the stack). */
+const PUSH_CHUNK = 8192;
+
 /**
- * A page's sessions: the module's records, copied out of its memory (which the next page overwrites) into a
- * buffer of their own, read as `TalliedPage` and each address as offsets in the body. (Copied instead into
- * arrays in V8's heap, whose growth V8 would not mistake for memory to collect, they cost more: measured.)
+ * `push.apply(into, values)`, in chunks: V8 copies a typed array given as `apply`'s arguments in one builtin,
+ * fast before it has compiled anything (a loop is slow until then; a spread goes through the iterator).
+ */
+function pushAll(into: number[], values: Int32Array | Float64Array): void {
+  for (let at = 0; at < values.length; at += PUSH_CHUNK) {
+    const chunk = values.subarray(at, at + PUSH_CHUNK) as unknown as number[];
+    Array.prototype.push.apply(into, chunk);
+  }
+}
+
+/**
+ * A page's sessions: the module's two arrays of records (which the next page overwrites), copied into arrays
+ * of V8's heap and read as `TalliedPage`, with each address as offsets in the body. Not into buffers of their
+ * own: buffers outside V8's heap that live until their page is counted made V8 collect its whole heap every
+ * few pages, on its other threads (measured in docs/performance.md).
  */
 export class TalliedSessions implements TalliedPage {
-  readonly ids: Int32Array;
+  readonly ids: number[] = [];
   readonly idStride: number;
-  readonly counts: Float64Array;
+  readonly counts: number[] = [];
   readonly countStride: number;
 
   constructor(
     readonly size: number,
     /** The reader's strings by id as the page left them (a table that starts again makes a new array). */
     readonly strings: readonly string[],
-    records: ArrayBuffer,
-    recordBytes: number,
+    ids: Int32Array,
+    counts: Float64Array,
     /** The body, whose bytes the addresses are read from when asked for. */
     readonly bytes: Uint8Array,
     /** Where in `bytes` the module's input started (its offsets are from there). */
     private readonly start: number,
   ) {
-    this.ids = new Int32Array(records);
-    this.idStride = recordBytes / 4;
-    this.counts = new Float64Array(records);
-    this.countStride = recordBytes / 8;
+    this.idStride = size === 0 ? 1 : ids.length / size;
+    this.countStride = size === 0 ? 1 : counts.length / size;
+    pushAll(this.ids, ids);
+    pushAll(this.counts, counts);
   }
 
   /** The address of session `index` (`peer`, else `addr`: plain ASCII), "" when it has none. */

@@ -56,13 +56,10 @@ export const TALLY_NAME = 1;
 export const TALLY_USER = 2;
 export const TALLY_DB = 3;
 export const TALLY_CMD = 4;
-/**
- * …and its counts, in `counts` (each already `positiveOrZero`). The places are those of the WebAssembly
- * reader's records (wasm/clients.ts), so that its pages are read where the module wrote them.
- */
-export const TALLY_IDLE = 4;
-export const TALLY_AGE = 5;
-export const TALLY_SUBSCRIPTIONS = 6;
+/** …and its counts, in `counts` (each already `positiveOrZero`). */
+export const TALLY_IDLE = 0;
+export const TALLY_AGE = 1;
+export const TALLY_SUBSCRIPTIONS = 2;
 
 /**
  * A page's sessions as records over one buffer (the WebAssembly reader's): session `i`'s name is
@@ -71,9 +68,9 @@ export const TALLY_SUBSCRIPTIONS = 6;
  */
 export interface TalliedPage {
   readonly strings: readonly string[];
-  readonly ids: Int32Array;
+  readonly ids: readonly number[];
   readonly idStride: number;
-  readonly counts: Float64Array;
+  readonly counts: readonly number[];
   readonly countStride: number;
 }
 

@@ -306,8 +306,8 @@ describe("addTallied: a page of ids counted a distinct value at a time", () => {
       return known >= 0 ? known : strings.push(text) - 1;
     };
     // Strides other than the reader's, the rest of each record left at -1: only the named places are read.
-    const ids = new Int32Array(sessions.length * 8).fill(-1);
-    const counts = new Float64Array(sessions.length * 9).fill(-1);
+    const ids = new Array<number>(sessions.length * 8).fill(-1);
+    const counts = new Array<number>(sessions.length * 9).fill(-1);
     sessions.forEach((s, i) => {
       ids[i * 8 + TALLY_IP] = idOf(s.ip);
       ids[i * 8 + TALLY_NAME] = idOf(s.name);
