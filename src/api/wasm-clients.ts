@@ -96,10 +96,18 @@ export class WasmClientsReader {
     const memory = new Uint8Array(x.memory.buffer);
     memory.set(b.subarray(start, end), this.input);
     memory.fill(0, this.input + length, this.input + length + INPUT_PADDING);
-    let n = x.read(ids, counts);
-    if (n === TABLE_FULL) {
-      this.reset();
+    let n: number;
+    try {
       n = x.read(ids, counts);
+      if (n === TABLE_FULL) {
+        this.reset();
+        n = x.read(ids, counts);
+      }
+    } catch {
+      // A trap (memory that could not grow, a fault of the module): the table may be half written, so it
+      // starts again, and the page is left to the JavaScript reader.
+      this.reset();
+      return undefined;
     }
     // A page declined half way has added strings to the table too: they are learnt all the same.
     this.learn(b, start);

@@ -8,7 +8,7 @@
  */
 import { utf8Text } from "../../src/api/http";
 import { KnownKeys, StringTable, scanClientList, tableHash } from "../../src/api/page-scan";
-import { wasmClientsReader, type WasmClientsReader } from "../../src/api/wasm-clients";
+import { WasmClientsReader, wasmClientsReader } from "../../src/api/wasm-clients";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
@@ -458,6 +458,30 @@ describe("the WebAssembly reader of the clients", () => {
     wasm = reader;
     expect(withWasm).toEqual(alone);
     if (withWasm.kind === "read") expect(byJson(bytes)).toEqual(withWasm);
+  });
+
+  test("a module that traps is left alone for that page: its table starts again and the JavaScript reader reads it", () => {
+    const bytes = bytesOf(`{"time":"t","clients":[{"name":"trap","addr":"10.0.0.9:1"}]}`);
+    const exports = (reader as unknown as { x: Record<string, unknown> }).x;
+    let resets = 0;
+    const failing = new WasmClientsReader({
+      ...exports,
+      read: () => {
+        throw new Error("unreachable");
+      },
+      reset: () => {
+        resets++;
+      },
+      heldCount: () => 0,
+    } as unknown as ConstructorParameters<typeof WasmClientsReader>[0]);
+    wasm = failing;
+    try {
+      expect(failing.read(bytes, bytes.indexOf(91) + 1, bytes.length)).toBeUndefined();
+      expect(resets).toBe(1);
+      expect(agrees(bytes)).toBe(true);
+    } finally {
+      wasm = reader;
+    }
   });
 
   test("a page declined half way leaves the strings it met known: the next page that has them agrees", () => {
