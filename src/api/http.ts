@@ -299,12 +299,13 @@ type Scrub = (text: string | undefined) => string | undefined;
 
 /**
  * Passes a caller's abort on to the deadline of every call in flight with its signal, through one listener on
- * that signal however many calls share it: a listener a call would make Node warn of a leak past 10
- * concurrent calls (a scan runs more), and `AbortSignal.any` costs Node 20 tens of microseconds a call
- * (5 % of a listing's main-thread CPU, measured in docs/performance.md).
+ * that signal while any call of the process is in flight on it, however many calls and clients share it: a
+ * listener a call would make Node warn of a leak past 10 at once (a scan runs more), and `AbortSignal.any`
+ * costs Node 20 tens of microseconds a call (5 % of a listing's main-thread CPU, measured in
+ * docs/performance.md).
  */
 export class AbortFanOut {
-  private readonly calls = new WeakMap<AbortSignal, Set<AbortController>>();
+  private readonly signals = new WeakMap<AbortSignal, { inFlight: Set<AbortController>; onAbort(): void }>();
 
   /** Aborts `call` when `signal` aborts (at once if it has); returns what ends that, at the call's end. */
   join(signal: AbortSignal, call: AbortController): () => void {
@@ -312,25 +313,32 @@ export class AbortFanOut {
       call.abort(signal.reason);
       return () => undefined;
     }
-    let calls = this.calls.get(signal);
-    if (calls === undefined) {
+    let joined = this.signals.get(signal);
+    if (joined === undefined) {
       const inFlight = new Set<AbortController>();
-      signal.addEventListener(
-        "abort",
-        () => {
-          for (const c of inFlight) c.abort(signal.reason);
-          inFlight.clear();
-        },
-        { once: true },
-      );
-      this.calls.set(signal, inFlight);
-      calls = inFlight;
+      const onAbort = (): void => {
+        this.signals.delete(signal);
+        for (const c of inFlight) c.abort(signal.reason);
+        inFlight.clear();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      joined = { inFlight, onAbort };
+      this.signals.set(signal, joined);
     }
-    calls.add(call);
-    const joined = calls;
-    return () => joined.delete(call);
+    joined.inFlight.add(call);
+    const entry = joined;
+    return () => {
+      entry.inFlight.delete(call);
+      if (entry.inFlight.size > 0 || this.signals.get(signal) !== entry) return;
+      // The last call on the signal has ended: no listener is left on it.
+      signal.removeEventListener("abort", entry.onAbort);
+      this.signals.delete(signal);
+    };
   }
 }
+
+/** One for the process: clients made one after the other with one signal (a provider's) share it. */
+const aborts = new AbortFanOut();
 
 /** The deadline of one call (all attempts and backoffs), joined with the caller's own signal. */
 interface CallDeadline {
@@ -349,7 +357,6 @@ function startDeadline(
   call: PreparedCall,
   options: CallOptions | undefined,
   defaultMs: number,
-  aborts: AbortFanOut,
 ): CallDeadline {
   const deadlineMs = options?.deadlineMs ?? defaultMs;
   const deadlineAt = Date.now() + deadlineMs;
@@ -531,7 +538,6 @@ export function logTo(
 
 export function createTransport(settings: TransportSettings): Transport {
   const pools = new Map<string, Pool>();
-  const aborts = new AbortFanOut();
   let closed = false;
   const { credentials, timeouts } = settings;
   const secrets =
@@ -652,7 +658,7 @@ export function createTransport(settings: TransportSettings): Transport {
   async function send(request: ApiRequest): Promise<ApiResponse> {
     if (closed) throw new DcsSessionsError(`${request.operation}: the client is closed; create a new one`);
     const call = prepareCall(settings, request);
-    const deadline = startDeadline(call, request.options, timeouts.callMs, aborts);
+    const deadline = startDeadline(call, request.options, timeouts.callMs);
     try {
       for (let attempt = 1; ; attempt++) {
         if (deadline.signal.aborted) throw deadline.abortError(false);

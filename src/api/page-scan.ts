@@ -7,6 +7,9 @@
  * four at a time, with the keys of the same rank in the client before (`KnownKeys`: DCS sends every client's
  * keys in the same order); a key that differs is read byte by byte, checked, and remembered in turn.
  *
+ * The clients are first offered to the WebAssembly reader (wasm-clients.ts), which reads plain JSON only;
+ * what it declines is read here.
+ *
  * It accepts a subset of JSON and gives, on that subset, exactly what `JSON.parse` then `readParsedClient`
  * give. Anything else (a syntax error, an escaped key, a field of a type the schemas refuse or that is merely
  * rare here, nesting past 64 levels, a byte-order mark) makes it decline with `undefined`, and the body goes
@@ -513,8 +516,9 @@ class Scanner {
   }
 
   /**
-   * `p` is just past the `[` of `clients`: every client read into columns, or undefined to decline. Sets `at`
-   * on the byte after the last client, which the caller checks is the `]`.
+   * `p` is just past the `[` of `clients`: every client read, into the WebAssembly reader's records or else
+   * into columns, or undefined to decline. Sets `at` on the byte after the last client, which the caller
+   * checks is the `]`.
    */
   private clients(p: number): ScannedSessions | TalliedSessions | undefined {
     const b = this.b;

@@ -1,11 +1,11 @@
 /**
  * A list page's sessions as the scan reads them: the fields its figures need, coerced as the zod schemas
- * would (`looseString`, `looseInt`), from either of two sources:
+ * would (`looseString`, `looseInt`), from one of three sources:
  *   - `JsonClientPage`: the page parsed by `JSON.parse`, each client read where it lies (the fallback);
  *   - `ScannedClientPage`: the page's bytes read in place by `scanClientList` (page-scan.ts), with no object
  *     and no throwaway string built per session (the fast path);
  *   - `TalliedClientPage`: the same, by the WebAssembly reader (wasm-clients.ts), its text fields left as ids.
- * Both answer the same questions the same way; a test feeds them the same bodies and compares every field.
+ * All answer the same questions the same way; tests feed them the same bodies and compare every field.
  */
 
 /** The key of an empty or absent value (a session without a name, a user, …). */
@@ -62,7 +62,7 @@ export const TALLY_AGE = 1;
 export const TALLY_SUBSCRIPTIONS = 2;
 
 /**
- * A page's sessions as records over one buffer (the WebAssembly reader's): session `i`'s name is
+ * A page's sessions as two arrays of records (the WebAssembly reader's): session `i`'s name is
  * `strings[ids[i * idStride + TALLY_NAME]]`, its idle time `counts[i * countStride + TALLY_IDLE]`. Id 0 is
  * `(none)`. The facts are those `read` gives, so that a page can be counted a distinct value at a time.
  */

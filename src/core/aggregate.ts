@@ -221,7 +221,6 @@ export class TopIdle {
     }
   }
 
-  /** Most idle first. */
   /**
    * The idle time below which an offer is refused whatever its other fields (the heap is full and its least
    * session idles longer); -1 while the heap has room.
@@ -231,6 +230,7 @@ export class TopIdle {
     return this.heap.length < this.size ? -1 : this.heap[0]!.summary.idleSeconds;
   }
 
+  /** Most idle first. */
   list(): SessionSummary[] {
     return [...this.heap].sort((a, b) => (ranksAbove(a, b) ? -1 : 1)).map((r) => r.summary);
   }
@@ -273,7 +273,6 @@ function summaryOf(nodeId: string, f: SessionFacts): SessionSummary {
   };
 }
 
-/** The aggregate part of a SessionSnapshot. */
 /** Counts of a page's ids, for one field at a time, in the order each id first appears. */
 class IdTally {
   private counts = new Int32Array(1024);
@@ -305,6 +304,7 @@ class IdTally {
   }
 }
 
+/** The aggregate part of a SessionSnapshot. */
 export type SessionAggregate = Pick<
   SessionSnapshot,
   | "totalSessions"

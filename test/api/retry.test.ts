@@ -369,36 +369,43 @@ describe("through the client over loopback", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  test("one caller's signal over many calls, 30 at once: one listener on it, no warning, and its abort stops them all", async () => {
+  test("one caller's signal over many calls and two clients: one listener while calls run, none after, no warning, and its abort stops them all", async () => {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on("warning", onWarning);
+    // A provider makes a client per resource, with one signal for all of them.
+    const other = clientFor(server.url);
     try {
       server.setHandler((_rec, res) => json(res, 200, { nodes: [] }));
       const controller = new AbortController();
-      for (let call = 0; call < 5; call++)
-        await client.dcs.listNodes(INSTANCE, { signal: controller.signal });
+      const { signal } = controller;
+      for (let call = 0; call < 5; call++) await client.dcs.listNodes(INSTANCE, { signal });
       const answered = await Promise.all(
-        Array.from({ length: 30 }, () => client.dcs.listNodes(INSTANCE, { signal: controller.signal })),
+        [client, other].flatMap((c) =>
+          Array.from({ length: 15 }, () => c.dcs.listNodes(INSTANCE, { signal })),
+        ),
       );
       expect(answered).toHaveLength(30);
-      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
-      // 30 calls in flight on the signal, then its abort: each rejects with the caller's reason.
+      // Every call has ended: no listener is left on the caller's signal.
+      expect(getEventListeners(signal, "abort")).toHaveLength(0);
+      // 30 calls in flight on the signal from two clients, then its abort: each rejects with the caller's reason.
       server.setHandler(() => undefined); // never answers
-      const pending = Array.from({ length: 30 }, () =>
-        client.dcs
-          .listNodes(INSTANCE, { signal: controller.signal, deadlineMs: 30_000 })
-          .catch((e: unknown) => e),
+      const pending = [client, other].flatMap((c) =>
+        Array.from({ length: 15 }, () =>
+          c.dcs.listNodes(INSTANCE, { signal, deadlineMs: 30_000 }).catch((e: unknown) => e),
+        ),
       );
       await new Promise((r) => setTimeout(r, 100));
-      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      expect(getEventListeners(signal, "abort")).toHaveLength(1);
       controller.abort(new Error("all of them"));
       const errors = await Promise.all(pending);
       expect(errors.map((e) => (e as Error).message)).toEqual(Array(30).fill("all of them"));
+      expect(getEventListeners(signal, "abort")).toHaveLength(0);
       await new Promise((r) => setImmediate(r));
       expect(warnings.map((w) => w.name)).toEqual([]);
     } finally {
       process.off("warning", onWarning);
+      await other.close();
     }
   });
 });
