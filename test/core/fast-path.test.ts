@@ -93,7 +93,10 @@ let clientAt = wireClient;
 
 interface NodeScript {
   count: number;
-  /** Clients actually served (fewer than count: the cache answers empty pages past them). */
+  /**
+   * Clients actually served: fewer than count (the cache answers empty pages past them), or more (the list
+   * grew after its first page; no more than the first page's count are taken).
+   */
   served: number;
   /** Sent as the list's `count`: a string on some nodes. */
   countOnWire: (count: number) => unknown;
@@ -105,6 +108,8 @@ const NODES: Record<string, NodeScript> = {
   // count > 0 but the second page is empty: the reader stops there.
   "node-c": { count: 3000, served: 1000, countOnWire: (n) => n },
   "node-d": { count: 0, served: 0, countOnWire: (n) => n },
+  // count 1500 but 1700 served: the second page's 700 sessions are cut to 500.
+  "node-e": { count: 1500, served: 1700, countOnWire: (n) => n },
 };
 
 /** The body of one list page of the script, as text. */
@@ -153,7 +158,9 @@ function referenceSnapshot() {
     for (let offset = 0; offset < script.count; offset += PAGE) {
       const page = ListClientsResponseSchema.parse(JSON.parse(pageText(nodeId, offset, PAGE)));
       if (page.clients.length === 0) break;
-      for (const client of page.clients) acc.add(nodeId, factsOfClientInfo(client));
+      for (const client of page.clients.slice(0, script.count - offset)) {
+        acc.add(nodeId, factsOfClientInfo(client));
+      }
     }
   }
   return acc.result();
@@ -180,7 +187,7 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
   test("every figure agrees, quirks included", async () => {
     const snapshot = await scanSessions({ instanceId: INSTANCE, client, rescan: false, topN: 20 });
     const reference = referenceSnapshot();
-    expect(snapshot.totalSessions).toBe(2500 + 1200 + 1000);
+    expect(snapshot.totalSessions).toBe(2500 + 1200 + 1000 + 1500);
     expect(snapshot.totalSessions).toBe(reference.totalSessions);
     expect(Object.fromEntries(snapshot.nodes.map((n) => [n.nodeId, n.sessions]))).toEqual(reference.perNode);
     expect(snapshot.nodes.every((n) => n.dataTime === TIME)).toBe(true);
@@ -203,7 +210,7 @@ describe("the scan's fast path agrees with a plain zod parse of the same pages",
     try {
       const snapshot = await scanSessions({ instanceId: INSTANCE, client, rescan: false, topN: 20 });
       const reference = referenceSnapshot();
-      expect(snapshot.totalSessions).toBe(2500 + 1200 + 1000);
+      expect(snapshot.totalSessions).toBe(2500 + 1200 + 1000 + 1500);
       expect(Object.fromEntries(snapshot.nodes.map((n) => [n.nodeId, n.sessions]))).toEqual(
         reference.perNode,
       );
