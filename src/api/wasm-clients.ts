@@ -10,14 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   NONE_KEY,
-  TALLY_AGE,
-  TALLY_CMD,
-  TALLY_DB,
-  TALLY_IDLE,
-  TALLY_IP,
-  TALLY_NAME,
-  TALLY_SUBSCRIPTIONS,
-  TALLY_USER,
+  readTallied,
   type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
@@ -147,7 +140,7 @@ export class WasmClientsReader {
   }
 }
 
-/** Where a session's address is in its record of ids (its ids are at `TALLY_IP`…). */
+/** Where a session's address is in its record of ids (its ids are at `TALLY_IP`… of wire-page.ts). */
 const ADDR_START = 5;
 const ADDR_END = 6;
 
@@ -218,17 +211,7 @@ export class TalliedClientPage implements WireClientPage {
   }
 
   read(index: number, into: WireSessionFacts): boolean {
-    const s = this.tallied;
-    const id = index * s.idStride;
-    const count = index * s.countStride;
-    into.clientIp = s.strings[s.ids[id + TALLY_IP]!]!;
-    into.name = s.strings[s.ids[id + TALLY_NAME]!]!;
-    into.user = s.strings[s.ids[id + TALLY_USER]!]!;
-    into.db = s.strings[s.ids[id + TALLY_DB]!]!;
-    into.cmd = s.strings[s.ids[id + TALLY_CMD]!]!;
-    into.idleSeconds = s.counts[count + TALLY_IDLE]!;
-    into.ageSeconds = s.counts[count + TALLY_AGE]!;
-    into.subscriptions = s.counts[count + TALLY_SUBSCRIPTIONS]!;
+    readTallied(this.tallied, index, into);
     return true;
   }
 

@@ -74,6 +74,21 @@ export interface TalliedPage {
   readonly countStride: number;
 }
 
+/** Reads session `index` of a tallied page into `into`, as `WireClientPage.read` gives it. */
+export function readTallied(page: TalliedPage, index: number, into: WireSessionFacts): void {
+  const { strings, ids, counts } = page;
+  const id = index * page.idStride;
+  const count = index * page.countStride;
+  into.clientIp = strings[ids[id + TALLY_IP]!]!;
+  into.name = strings[ids[id + TALLY_NAME]!]!;
+  into.user = strings[ids[id + TALLY_USER]!]!;
+  into.db = strings[ids[id + TALLY_DB]!]!;
+  into.cmd = strings[ids[id + TALLY_CMD]!]!;
+  into.idleSeconds = counts[count + TALLY_IDLE]!;
+  into.ageSeconds = counts[count + TALLY_AGE]!;
+  into.subscriptions = counts[count + TALLY_SUBSCRIPTIONS]!;
+}
+
 /** A text field as a key: `(none)` when empty or absent. */
 export function orNone(value: string | undefined): string {
   return value === undefined || value === "" ? NONE_KEY : value;

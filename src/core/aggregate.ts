@@ -8,6 +8,7 @@ import {
   clientIpOf,
   orNone,
   positiveOrZero,
+  readTallied,
   TALLY_AGE,
   TALLY_CMD,
   TALLY_DB,
@@ -410,7 +411,7 @@ export class SessionAccumulator {
     tally.count(this.maps.byDb, page, TALLY_DB, size);
     tally.count(this.maps.byCommand, page, TALLY_CMD, size);
     tally.count(this.maps.byName, page, TALLY_NAME, size);
-    const { counts, countStride, ids, idStride, strings } = page;
+    const { counts, countStride } = page;
     const top = this.topIdle;
     let floor = top.floorIdle;
     for (let i = 0; i < size; i++) {
@@ -423,16 +424,8 @@ export class SessionAccumulator {
       if (counts[at + TALLY_SUBSCRIPTIONS]! > 0) this.subscribers++;
       // `seq` only orders the sessions offered: one never offered needs no number.
       if (idle < floor) continue;
-      const id = i * idStride;
       facts.index = i;
-      facts.clientIp = strings[ids[id + TALLY_IP]!]!;
-      facts.name = strings[ids[id + TALLY_NAME]!]!;
-      facts.user = strings[ids[id + TALLY_USER]!]!;
-      facts.db = strings[ids[id + TALLY_DB]!]!;
-      facts.cmd = strings[ids[id + TALLY_CMD]!]!;
-      facts.idleSeconds = idle;
-      facts.ageSeconds = age;
-      facts.subscriptions = counts[at + TALLY_SUBSCRIPTIONS]!;
+      readTallied(page, i, facts);
       top.offer(nodeId, facts);
       floor = top.floorIdle;
     }
