@@ -408,19 +408,12 @@ export class SessionAccumulator {
       const end = valuesAt[field + 1]!;
       for (let at = valuesAt[field]!; at < end; at += 2) counter.add(strings[values[at]!]!, values[at + 1]!);
     }
-    for (let b = 0; b < IDLE_BUCKETS.length; b++) this.idle[IDLE_BUCKETS[b]!] += page.idleBuckets[b]!;
+    IDLE_BUCKETS.forEach((bucket, b) => (this.idle[bucket] += page.idleBuckets[b]!));
     if (page.maxIdle > this.maxIdle) this.maxIdle = page.maxIdle;
     if (page.maxAge > this.maxAge) this.maxAge = page.maxAge;
     this.subscribers += page.subscribers;
-    this.offerKept(nodeId, page, facts);
-    return true;
-  }
-
-  /** Offers the most-idle list the kept sessions of a counted page that idle long enough to enter it. */
-  private offerKept(nodeId: string, page: TalliedPage, facts: PageFacts): void {
-    // `seq` only orders the sessions offered: one never offered needs no number.
+    // Only the kept sessions can enter the list; `seq` only orders the sessions offered.
     const { kept, keptCounts } = page;
-    const top = this.topIdle;
     let floor = top.floorIdle;
     for (let k = 0, n = kept.length / KEPT_STRIDE; k < n; k++) {
       if (keptCounts[k * KEPT_COUNT_STRIDE + TALLY_IDLE]! < floor) continue;
@@ -429,6 +422,7 @@ export class SessionAccumulator {
       top.offer(nodeId, facts);
       floor = top.floorIdle;
     }
+    return true;
   }
 
   /** A node's tally, registered (with 0) when first seen, remembered as the last node added to. */
