@@ -11,15 +11,10 @@
 //   TABLE   the string table's slots (see `intern`)
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
-//   TALLY   for each of the 5 text fields, a count per id (zero between pages)
-//   ORDER   for each of the 5 text fields, the ids of the page in the order they first appear
-//   INPUT   the body from just past the `[` of `clients`, then zeros; the two arrays of records follow it,
-//           then the page's summary
-// Two records per client, each in an array of its own: 7 i32 (the ids of its client IP, name, user, db and
-// command, 0 for none; its address as offsets in the input, -1 for none), and 3 f64 (idle, age and
-// subscriptions, each already `positiveOrZero`). JavaScript does not copy them: it copies the summary
-// (`summarize`), which counts them a distinct value at a time and keeps whole only the clients that idle long
-// enough to matter one by one.
+//   INPUT   the body from just past the `[` of `clients`, then zeros; the two arrays of records follow it
+// Two records per client, each in an array of its own, which JavaScript copies whole: 7 i32 (the ids of its
+// client IP, name, user, db and command, 0 for none; its address as offsets in the input, -1 for none), and
+// 3 f64 (idle, age and subscriptions, each already `positiveOrZero`).
 
 const KEY_SLOTS: i32 = 32;
 const KEY_BYTES: i32 = 16;
@@ -27,8 +22,6 @@ const SLOTS: i32 = 65536;
 const MASK: i32 = SLOTS - 1;
 const STORE_BYTES: i32 = 1024 * 1024;
 const FRESH_MAX: i32 = SLOTS / 2;
-/** How many strings the table holds at most: past half its slots, `read` answers TABLE_FULL. */
-export const CAPACITY: i32 = SLOTS / 2;
 /** Strings up to this many bytes are compared as two words. */
 const SHORT: i32 = 16;
 
@@ -36,17 +29,13 @@ const KEYS: usize = 64;
 const TABLE: usize = KEYS + <usize>KEY_SLOTS * 64;
 const STORE: usize = TABLE + <usize>SLOTS * 32;
 const FRESH: usize = STORE + <usize>STORE_BYTES;
-/** The text fields counted by id, in the order of a record of ids. */
-const FIELDS: i32 = 5;
-/** Ids run from 0 (none) to CAPACITY. */
-const IDS: usize = <usize>CAPACITY + 1;
-const TALLY: usize = FRESH + <usize>FRESH_MAX * 12;
-const ORDER: usize = TALLY + <usize>FIELDS * IDS * 4;
-export const INPUT: usize = ORDER + <usize>FIELDS * IDS * 4;
+export const INPUT: usize = FRESH + <usize>FRESH_MAX * 12;
 /** The words of a client's record of ids, and of its record of counts. */
 export const ID_WORDS: i32 = 7;
 export const COUNT_WORDS: i32 = 3;
 export const FRESH_AT: usize = FRESH;
+/** How many strings the table holds at most: past half its slots, `read` answers TABLE_FULL. */
+export const CAPACITY: i32 = SLOTS / 2;
 
 /** What `read` answers when it declines the page, and when the table filled up during it. */
 const DECLINED: i32 = -1;
@@ -63,14 +52,6 @@ const IDLE: i32 = 7;
 const AGE: i32 = 8;
 const SUB: i32 = 9;
 const PSUB: i32 = 10;
-
-/** The summary's header, in i32 words: distinct ids of each field, idle buckets, subscribers, kept clients. */
-const HEADER_WORDS: i32 = 12;
-const BUCKETS_AT: i32 = 5;
-const SUBSCRIBERS_AT: i32 = 10;
-const KEPT_AT: i32 = 11;
-/** A kept client's words: its index, then its record of ids. */
-const KEPT_WORDS: i32 = 1 + ID_WORDS;
 
 /** The longest run of digits read as a count: 15 digits are exact in an f64. */
 const MAX_DIGITS: usize = 15;
@@ -89,10 +70,6 @@ let stop: usize = 0;
 let count: f64 = 0;
 let outIds: usize = 0;
 let outCounts: usize = 0;
-let summaryInts: usize = 0;
-let summaryIntCount: i32 = 0;
-let summaryFloats: usize = 0;
-let summaryFloatCount: i32 = 0;
 
 /** How many strings this page added to the table (their triples are at FRESH_AT). */
 export function freshCount(): i32 {
@@ -104,29 +81,14 @@ export function stoppedAt(): i32 {
   return <i32>(stop - INPUT);
 }
 
-/** Where the last page's summary is (see `summarize`): its i32 words, then its f64 words, and how many of each. */
-export function summaryIntsAt(): i32 {
-  return <i32>summaryInts;
-}
-export function summaryIntsCount(): i32 {
-  return summaryIntCount;
-}
-export function summaryFloatsAt(): i32 {
-  return <i32>summaryFloats;
-}
-export function summaryFloatsCount(): i32 {
-  return summaryFloatCount;
-}
-
 /** How many strings the table holds. */
 export function heldCount(): i32 {
   return held;
 }
 
-/** Empties the string table: ids start again from 1. The counts by id are zeroed too, should a trap have left any. */
+/** Empties the string table: ids start again from 1. */
 export function reset(): void {
   memory.fill(TABLE, 0, <usize>SLOTS * 32);
-  memory.fill(TALLY, 0, <usize>FIELDS * IDS * 4);
   held = 0;
   used = 0;
   nextId = 0;
@@ -516,12 +478,11 @@ function client(p: usize): usize {
 /**
  * Reads the clients at INPUT (the body just past the `[` of `clients`, then at least 16 zero bytes) into
  * records of ids from `ids` and records of counts from `counts` (8-byte aligned, the first far enough
- * from the second for every client the input can hold; memory grows to hold them), then summarises them
- * (`summarize`, keeping whole the clients idle for `keepFrom` seconds or more): how many, DECLINED, or
+ * from the second for every client the input can hold; memory grows to hold them): how many, DECLINED, or
  * TABLE_FULL (then `reset` and read again). `stoppedAt` tells where it stopped: the caller checks that the
  * `]` is there.
  */
-export function read(ids: usize, counts: usize, keepFrom: f64): i32 {
+export function read(ids: usize, counts: usize): i32 {
   fresh = 0;
   full = false;
   outIds = ids;
@@ -540,97 +501,5 @@ export function read(ids: usize, counts: usize, keepFrom: f64): i32 {
   }
   if (full) return TABLE_FULL;
   stop = p;
-  if (!summarize(ids, counts, n, keepFrom)) return DECLINED;
   return n;
-}
-
-function align8(n: usize): usize {
-  return (n + 7) & ~(<usize>7);
-}
-
-function bucketOf(idle: f64): i32 {
-  if (idle < 60) return 0;
-  if (idle < 600) return 1;
-  if (idle < 3600) return 2;
-  if (idle < 86400) return 3;
-  return 4;
-}
-
-/**
- * The page's figures from its `n` records, past the records of counts:
- *   i32 words: the header (for each text field how many distinct ids; the 5 idle buckets of
- *              `idleBucketOf`; how many clients have a subscription; how many are kept), then for each field
- *              its ids with their counts (id, count, …) in the order they first appear, then each kept
- *              client: its index and its record of ids;
- *   f64 words: the largest idle and age, then each kept client's record of counts.
- * A client is kept when it idles `keepFrom` seconds or more. False when memory could not grow.
- */
-function summarize(ids: usize, counts: usize, n: i32, keepFrom: f64): bool {
-  const ints = align8(counts + <usize>n * ((<usize>COUNT_WORDS) << 3));
-  const floats = align8(
-    ints + ((<usize>HEADER_WORDS + <usize>n * (2 * <usize>FIELDS + <usize>KEPT_WORDS)) << 2),
-  );
-  const end = floats + ((2 + <usize>n * <usize>COUNT_WORDS) << 3);
-  const have = (<usize>memory.size()) << 16;
-  if (end > have && memory.grow(<i32>((end - have + 0xffff) >> 16)) < 0) return false;
-  memory.fill(ints, 0, (<usize>HEADER_WORDS) << 2);
-  let maxIdle: f64 = 0;
-  let maxAge: f64 = 0;
-  let kept: i32 = 0;
-  for (let i: i32 = 0; i < n; i++) {
-    const r = ids + <usize>i * ((<usize>ID_WORDS) << 2);
-    for (let f: i32 = 0; f < FIELDS; f++) {
-      const id = load<i32>(r + ((<usize>f) << 2));
-      const slot = TALLY + ((<usize>f * IDS + <usize>id) << 2);
-      const c = load<i32>(slot);
-      if (c == 0) {
-        const distinct = load<i32>(ints + ((<usize>f) << 2));
-        store<i32>(ORDER + ((<usize>f * IDS + <usize>distinct) << 2), id);
-        store<i32>(ints + ((<usize>f) << 2), distinct + 1);
-      }
-      store<i32>(slot, c + 1);
-    }
-    const c = counts + <usize>i * ((<usize>COUNT_WORDS) << 3);
-    const idle = load<f64>(c);
-    const age = load<f64>(c, 8);
-    const bucket = ints + ((<usize>(BUCKETS_AT + bucketOf(idle))) << 2);
-    store<i32>(bucket, load<i32>(bucket) + 1);
-    if (idle > maxIdle) maxIdle = idle;
-    if (age > maxAge) maxAge = age;
-    if (load<f64>(c, 16) > 0) store<i32>(ints, load<i32>(ints, SUBSCRIBERS_AT << 2) + 1, SUBSCRIBERS_AT << 2);
-    if (idle >= keepFrom) kept++;
-  }
-  // Each field's ids and counts, the counts set back to zero for the next page.
-  let w = ints + ((<usize>HEADER_WORDS) << 2);
-  for (let f: i32 = 0; f < FIELDS; f++) {
-    const distinct = load<i32>(ints + ((<usize>f) << 2));
-    for (let k: i32 = 0; k < distinct; k++) {
-      const id = load<i32>(ORDER + ((<usize>f * IDS + <usize>k) << 2));
-      const slot = TALLY + ((<usize>f * IDS + <usize>id) << 2);
-      store<i32>(w, id);
-      store<i32>(w, load<i32>(slot), 4);
-      store<i32>(slot, 0);
-      w += 8;
-    }
-  }
-  store<i32>(ints, kept, KEPT_AT << 2);
-  store<f64>(floats, maxIdle);
-  store<f64>(floats, maxAge, 8);
-  let v = floats + 16;
-  if (kept > 0) {
-    for (let i: i32 = 0; i < n; i++) {
-      const c = counts + <usize>i * ((<usize>COUNT_WORDS) << 3);
-      if (load<f64>(c) < keepFrom) continue;
-      store<i32>(w, i);
-      memory.copy(w + 4, ids + <usize>i * ((<usize>ID_WORDS) << 2), (<usize>ID_WORDS) << 2);
-      memory.copy(v, c, (<usize>COUNT_WORDS) << 3);
-      w += (<usize>KEPT_WORDS) << 2;
-      v += (<usize>COUNT_WORDS) << 3;
-    }
-  }
-  summaryInts = ints;
-  summaryIntCount = <i32>((w - ints) >> 2);
-  summaryFloats = floats;
-  summaryFloatCount = <i32>((v - floats) >> 3);
-  return true;
 }

@@ -115,7 +115,6 @@ function listAllInput(request: ListAllClientsOptions): { base: ListQuery; settin
     "pageSize",
     "concurrency",
     "onFirstPage",
-    "keepIdleFrom",
   ]);
   const settings = parseInput(ListAllSettingsSchema, {
     pageSize: r.pageSize ?? LIST_ALL_DEFAULTS.pageSize,
@@ -293,23 +292,16 @@ async function* pagesInOrder<P extends { time: string; count: number }>(
   }
 }
 
-/** `keepIdleFrom` when the caller gives none: every session kept whole. */
-const keepEvery = (): number => -1;
-
-/**
- * Sends one validated list request and checks only the page's envelope: the clients stay as they came, but
- * for those idle less than `keepFrom()` seconds, which may be only counted (see `scanClientList`).
- */
+/** Sends one validated list request and checks only the page's envelope: the clients stay as they came. */
 async function fetchWirePage(
   transport: Transport,
   instanceId: string,
   query: ListQuery,
   memory: { strings: StringTable; keys: KnownKeys },
-  keepFrom: () => number,
   options?: CallOptions,
 ): Promise<WireClientPage> {
   const res = await sendList(transport, instanceId, query, options, (bytes) =>
-    scanClientList(bytes, memory.strings, memory.keys, undefined, keepFrom()),
+    scanClientList(bytes, memory.strings, memory.keys),
   );
   const scanned = res.body instanceof ScannedList ? res.body : undefined;
   const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);
@@ -535,9 +527,8 @@ export function createDcsApi(transport: Transport, logger?: Logger): DcsApi {
   ): AsyncIterable<WireClientPage> {
     const id = checkId(instanceId, "instanceId");
     const { base, settings } = listAllInput(request);
-    const keepFrom = request.keepIdleFrom ?? keepEvery;
     const fetchAt = (offset: number, call: CallOptions) =>
-      fetchWirePage(transport, id, { ...base, offset }, memory, keepFrom, call);
+      fetchWirePage(transport, id, { ...base, offset }, memory, call);
     return {
       [Symbol.asyncIterator]: () => pagesInOrder(fetchAt, wirePages, settings, request.onFirstPage, options),
     };

@@ -15,7 +15,7 @@
  * rare here, nesting past 64 levels, a byte-order mark) makes it decline with `undefined`, and the body goes
  * the general way: its text, `JSON.parse`, the schemas and their error messages. Declining is always safe.
  */
-import { BODY_PADDING, utf8Text } from "./http";
+import { BODY_PADDING } from "./http";
 import {
   TalliedClientPage,
   TalliedSessions,
@@ -23,7 +23,6 @@ import {
   type WasmClientsReader,
 } from "./wasm-clients";
 import {
-  JsonClientPage,
   NONE_KEY,
   UNREADABLE,
   clientIpOf,
@@ -262,26 +261,10 @@ export class ScannedList {
   /** The page of these sessions. */
   page(time: string, count: number, reject: (index: number) => never): WireClientPage {
     const s = this.sessions;
-    if (!(s instanceof TalliedSessions)) return new ScannedClientPage(time, count, s, reject);
-    return new TalliedClientPage(time, count, s, reject, () => readAgain(s, time, count, reject));
+    return s instanceof TalliedSessions
+      ? new TalliedClientPage(time, count, s, reject)
+      : new ScannedClientPage(time, count, s, reject);
   }
-}
-
-/**
- * A page the WebAssembly reader counted, read again session by session by the JavaScript reader (which reads
- * whatever the module reads), else by `JSON.parse`: the module read it whole, so it is JSON.
- */
-function readAgain(
-  s: TalliedSessions,
-  time: string,
-  count: number,
-  reject: (index: number) => never,
-): WireClientPage {
-  const body = s.bytes.subarray(0, s.end);
-  const again = scanClientList(body, new StringTable(), new KnownKeys(), null);
-  if (again !== undefined) return again.page(time, count, reject);
-  const clients = (JSON.parse(utf8Text(body)) as { clients: unknown[] }).clients;
-  return new JsonClientPage(time, count, clients, reject);
 }
 
 /** The address of session `index` of scanned sessions (`peer`, else `addr`), "" when it has none. */
@@ -342,8 +325,6 @@ class Scanner {
     private readonly keys: KnownKeys,
     /** The WebAssembly reader, tried first on the clients; null where it is not loaded or not wanted. */
     private readonly wasm: WasmClientsReader | null,
-    /** The idle time from which it keeps a session whole (-1: every session). */
-    private readonly keepFrom: number,
   ) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
@@ -542,7 +523,7 @@ class Scanner {
   private clients(p: number): ScannedSessions | TalliedSessions | undefined {
     const b = this.b;
     if (this.wasm !== null) {
-      const read = this.wasm.read(b, p, this.length, this.keepFrom);
+      const read = this.wasm.read(b, p, this.length);
       if (read !== undefined) {
         this.at = read.stop;
         return read.sessions;
@@ -844,18 +825,15 @@ function padded(bytes: Uint8Array): Uint8Array {
  * Reads a list page's body in place (see the top of this file), or declines with undefined: the caller then
  * parses its text. `strings` and `keys` are kept across the pages of a listing, so that each distinct value
  * is made once and the keys are read byte by byte once (a page of its own, in a test, may leave `keys` out).
- * `keepFrom`: the WebAssembly reader keeps whole only the sessions idle that long or longer (-1: all); the
- * others are counted, and read again only when asked for.
  */
 export function scanClientList(
   bytes: Uint8Array,
   strings: StringTable,
   keys: KnownKeys = new KnownKeys(),
   wasm: WasmClientsReader | null = wasmClientsReader(),
-  keepFrom = -1,
 ): ScannedList | undefined {
   if (bytes[0] === 0xef) return undefined; // a byte-order mark: left to the text decoder
-  return new Scanner(padded(bytes), bytes.length, strings, keys, wasm, keepFrom).body();
+  return new Scanner(padded(bytes), bytes.length, strings, keys, wasm).body();
 }
 
 /** A page read by `scanClientList`: every session it holds is readable (it declines otherwise). */

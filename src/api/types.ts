@@ -83,12 +83,6 @@ export interface ListAllClientsOptions {
   concurrency?: number;
   /** Called once with the first page's data time and total count, before its sessions are yielded. */
   onFirstPage?: (info: { time: string; count: number }) => void;
-  /**
-   * `listClientPages` only: asked as each page arrives, the idle time (seconds) under which the caller will
-   * not read a session one by one. A page may then keep whole only the sessions idle that long or longer; the
-   * others stay readable, at a higher cost. Default: every session kept.
-   */
-  keepIdleFrom?: () => number;
 }
 
 export type KillAllTarget = { nodeId: string } | { allNodes: true };

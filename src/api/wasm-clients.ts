@@ -2,18 +2,15 @@
  * The clients of a list page read by WebAssembly (`wasm/clients.ts`, built to `clients.wasm` beside this
  * file): the byte reader's first try on a page's `clients` array. It reads plain JSON only and declines the
  * rest, which the JavaScript reader of page-scan.ts then reads as before; where the module cannot be found or
- * compiled, that reader reads every page. The module counts the page as it reads it (`TalliedPage`: the
- * distinct values of each text field, as ids into its string table, with their counts), and keeps whole only
- * the sessions idle long enough for the most-idle list; any other session is read again, by JavaScript, only
- * when asked for. Measured in docs/performance.md.
+ * compiled, that reader reads every page. Its sessions are records whose text fields are ids into the
+ * module's string table (`TalliedPage`), which the accumulator counts a distinct value at a time. Measured in
+ * docs/performance.md.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  KEPT_STRIDE,
   NONE_KEY,
-  TALLY_FIELDS,
-  readKept,
+  readTallied,
   type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
@@ -31,13 +28,10 @@ interface ClientsExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   INPUT: { readonly value: number };
   ID_WORDS: { readonly value: number };
+  COUNT_WORDS: { readonly value: number };
   FRESH_AT: { readonly value: number };
   CAPACITY: { readonly value: number };
-  read(ids: number, counts: number, keepFrom: number): number;
-  summaryIntsAt(): number;
-  summaryIntsCount(): number;
-  summaryFloatsAt(): number;
-  summaryFloatsCount(): number;
+  read(ids: number, counts: number): number;
   freshCount(): number;
   stoppedAt(): number;
   heldCount(): number;
@@ -64,6 +58,7 @@ const { latin1Slice } = Buffer.prototype as unknown as {
 export class WasmClientsReader {
   private readonly input: number;
   private readonly idWords: number;
+  private readonly countWords: number;
   private readonly freshAt: number;
   private readonly capacity: number;
   private strings: string[] = [NONE_KEY];
@@ -71,21 +66,17 @@ export class WasmClientsReader {
   constructor(private readonly x: ClientsExports) {
     this.input = x.INPUT.value;
     this.idWords = x.ID_WORDS.value;
+    this.countWords = x.COUNT_WORDS.value;
     this.freshAt = x.FRESH_AT.value;
     this.capacity = x.CAPACITY.value;
   }
 
   /**
-   * Reads the clients of `b` from `start` (just past the `[` of `clients`) to `end` (the body's end): the page
-   * counted, with whole the sessions idle for `keepFrom` seconds or more (-1: all), and where the clients stop
-   * (past the last one and its whitespace; the caller checks for the `]`), or undefined to decline.
+   * Reads the clients of `b` from `start` (just past the `[` of `clients`) to `end` (the body's end): their
+   * records, and where they stop (past the last client and its whitespace; the caller checks for the `]`), or
+   * undefined to decline.
    */
-  read(
-    b: Uint8Array,
-    start: number,
-    end: number,
-    keepFrom = -1,
-  ): { sessions: TalliedSessions; stop: number } | undefined {
+  read(b: Uint8Array, start: number, end: number): { sessions: TalliedSessions; stop: number } | undefined {
     const x = this.x;
     const length = end - start;
     // The records of ids, then those of counts, past room for as many ids as the input can hold clients (3
@@ -100,10 +91,10 @@ export class WasmClientsReader {
     memory.fill(0, this.input + length, this.input + length + INPUT_PADDING);
     let n: number;
     try {
-      n = x.read(ids, counts, keepFrom);
+      n = x.read(ids, counts);
       if (n === TABLE_FULL) {
         this.reset();
-        n = x.read(ids, counts, keepFrom);
+        n = x.read(ids, counts);
       }
     } catch {
       // A trap (memory that could not grow, a fault of the module): the table may be half written, so it
@@ -117,12 +108,10 @@ export class WasmClientsReader {
     const sessions = new TalliedSessions(
       n,
       this.strings,
-      keepFrom,
-      new Int32Array(x.memory.buffer, x.summaryIntsAt(), x.summaryIntsCount()),
-      new Float64Array(x.memory.buffer, x.summaryFloatsAt(), x.summaryFloatsCount()),
+      new Int32Array(x.memory.buffer, ids, n * this.idWords),
+      new Float64Array(x.memory.buffer, counts, n * this.countWords),
       b,
       start,
-      end,
     );
     return { sessions, stop: start + x.stoppedAt() };
   }
@@ -151,17 +140,9 @@ export class WasmClientsReader {
   }
 }
 
-/** Where a kept session's address is in its words of `kept` (its index, then its record of ids). */
-const ADDR_START = 6;
-const ADDR_END = 7;
-
-/** The summary's header (wasm/clients.ts): distinct ids of each field, idle buckets, subscribers, kept. */
-const HEADER_WORDS = 12;
-const BUCKETS_AT = 5;
-const BUCKETS = 5;
-const SUBSCRIBERS_AT = 10;
-/** The summary's floats: the largest idle and age times, then the kept sessions' counts. */
-const FLOAT_HEADER = 2;
+/** Where a session's address is in its record of ids (its ids are at `TALLY_IP`… of wire-page.ts). */
+const ADDR_START = 5;
+const ADDR_END = 6;
 
 /** The most values `push` is given at once (each is an argument of the call, on the stack). */
 const PUSH_CHUNK = 8192;
@@ -178,118 +159,69 @@ function pushAll(into: number[], values: Int32Array | Float64Array): void {
 }
 
 /**
- * A page as the module counted it (`TalliedPage`), copied out of its memory (which the next page overwrites)
- * into arrays of V8's heap: a few hundred numbers for a page of 1,000 sessions, against 10,000 for every
- * session's record. Not into buffers of their own: buffers outside V8's heap that live until their page is
- * counted made V8 collect its whole heap every few pages (measured in docs/performance.md).
+ * A page's sessions: the module's two arrays of records (which the next page overwrites), copied into arrays
+ * of V8's heap and read as `TalliedPage`, with each address as offsets in the body. Not into buffers of their
+ * own: buffers outside V8's heap that live until their page is counted made V8 collect its whole heap every
+ * few pages, on its other threads (measured in docs/performance.md).
  */
 export class TalliedSessions implements TalliedPage {
-  readonly values: number[] = [];
-  readonly valuesAt: number[] = [0];
-  readonly idleBuckets: number[] = [];
-  readonly subscribers: number;
-  readonly maxIdle: number;
-  readonly maxAge: number;
-  readonly kept: number[] = [];
-  readonly keptCounts: number[] = [];
+  readonly ids: number[] = [];
+  readonly idStride: number;
+  readonly counts: number[] = [];
+  readonly countStride: number;
 
   constructor(
     readonly size: number,
     /** The reader's strings by id as the page left them (a table that starts again makes a new array). */
     readonly strings: readonly string[],
-    readonly keptFrom: number,
-    ints: Int32Array,
-    floats: Float64Array,
-    /** The body (and its padding), whose bytes the addresses are read from, and the page read again from. */
+    ids: Int32Array,
+    counts: Float64Array,
+    /** The body, whose bytes the addresses are read from when asked for. */
     readonly bytes: Uint8Array,
     /** Where in `bytes` the module's input started (its offsets are from there). */
     private readonly start: number,
-    /** Where the body ends. */
-    readonly end: number,
   ) {
-    let at = 0;
-    for (let field = 0; field < TALLY_FIELDS; field++) {
-      at += 2 * ints[field]!;
-      this.valuesAt.push(at);
-    }
-    pushAll(this.values, ints.subarray(HEADER_WORDS, HEADER_WORDS + at));
-    pushAll(this.kept, ints.subarray(HEADER_WORDS + at));
-    pushAll(this.idleBuckets, ints.subarray(BUCKETS_AT, BUCKETS_AT + BUCKETS));
-    this.subscribers = ints[SUBSCRIBERS_AT]!;
-    this.maxIdle = floats[0]!;
-    this.maxAge = floats[1]!;
-    pushAll(this.keptCounts, floats.subarray(FLOAT_HEADER));
+    this.idStride = size === 0 ? 1 : ids.length / size;
+    this.countStride = size === 0 ? 1 : counts.length / size;
+    pushAll(this.ids, ids);
+    pushAll(this.counts, counts);
   }
 
-  /** Which kept session is session `index` of the page, or -1 when it was not kept. */
-  keptAt(index: number): number {
-    let low = 0;
-    let high = this.kept.length / KEPT_STRIDE - 1;
-    while (low <= high) {
-      const middle = (low + high) >> 1;
-      const at = this.kept[middle * KEPT_STRIDE]!;
-      if (at === index) return middle;
-      if (at < index) low = middle + 1;
-      else high = middle - 1;
-    }
-    return -1;
-  }
-
-  /** The address of kept session `k` (`peer`, else `addr`: plain ASCII), "" when it has none. */
-  keptAddr(k: number): string {
-    const at = k * KEPT_STRIDE;
-    const start = this.kept[at + ADDR_START]!;
+  /** The address of session `index` (`peer`, else `addr`: plain ASCII), "" when it has none. */
+  addrAt(index: number): string {
+    const at = index * this.idStride;
+    const start = this.ids[at + ADDR_START]!;
     if (start < 0) return "";
-    return latin1Slice.call(this.bytes, this.start + start, this.start + this.kept[at + ADDR_END]!);
+    return latin1Slice.call(this.bytes, this.start + start, this.start + this.ids[at + ADDR_END]!);
   }
 }
 
-/**
- * A page read by the WebAssembly reader: counted as `tallied`; a session read one by one comes from its kept
- * record, or else from the page read again by `readAgain` (JavaScript: a cut page, a map that could fold, a
- * test), made once.
- */
+/** A page read by the WebAssembly reader: its facts as `read` gives them, and the page as `tallied`. */
 export class TalliedClientPage implements WireClientPage {
   readonly size: number;
-  private again: WireClientPage | undefined;
 
   constructor(
     readonly time: string,
     readonly count: number,
     readonly tallied: TalliedSessions,
     readonly reject: (index: number) => never,
-    private readonly readAgain: () => WireClientPage,
     size = tallied.size,
   ) {
     this.size = size;
   }
 
   read(index: number, into: WireSessionFacts): boolean {
-    const k = this.tallied.keptAt(index);
-    if (k < 0) return this.plain().read(index, into);
-    readKept(this.tallied, k, into);
+    readTallied(this.tallied, index, into);
     return true;
   }
 
   addrAt(index: number): string {
-    const k = this.tallied.keptAt(index);
-    return k < 0 ? this.plain().addrAt(index) : this.tallied.keptAddr(k);
+    return this.tallied.addrAt(index);
   }
 
   cut(size: number): WireClientPage {
     const s = this.tallied;
-    return new TalliedClientPage(
-      this.time,
-      this.count,
-      s,
-      this.reject,
-      this.readAgain,
-      Math.min(size, this.size),
-    );
-  }
-
-  private plain(): WireClientPage {
-    return (this.again ??= this.readAgain());
+    return new TalliedClientPage(this.time, this.count, s, this.reject, Math.min(size, this.size));
   }
 }
 

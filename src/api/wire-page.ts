@@ -4,7 +4,7 @@
  *   - `JsonClientPage`: the page parsed by `JSON.parse`, each client read where it lies (the fallback);
  *   - `ScannedClientPage`: the page's bytes read in place by `scanClientList` (page-scan.ts), with no object
  *     and no throwaway string built per session (the fast path);
- *   - `TalliedClientPage`: the same, by the WebAssembly reader (wasm-clients.ts), counted as it is read.
+ *   - `TalliedClientPage`: the same, by the WebAssembly reader (wasm-clients.ts), its text fields left as ids.
  * All answer the same questions the same way; tests feed them the same bodies and compare every field.
  */
 
@@ -44,63 +44,49 @@ export interface WireClientPage {
   /** Throws the error a full validation of the page gives, naming the client at `index` when it passes. */
   reject(index: number): never;
   /**
-   * The whole page (all of its `tallied.size` sessions) already counted, when the WebAssembly reader read it: a
-   * page that is not cut is then added a distinct value at a time.
+   * The same sessions (the first `size`) with their text fields as ids, when the reader made them so: they are
+   * then counted a page at a time.
    */
   readonly tallied?: TalliedPage;
 }
 
-/** The text fields of a `TalliedPage`, in the order of its values and of a kept session's ids. */
+/** Where a session's values are in a `TalliedPage`'s records: the ids of its text fields, in `ids`. */
 export const TALLY_IP = 0;
 export const TALLY_NAME = 1;
 export const TALLY_USER = 2;
 export const TALLY_DB = 3;
 export const TALLY_CMD = 4;
-export const TALLY_FIELDS = 5;
-/** A kept session's counts (each already `positiveOrZero`), in `keptCounts`. */
+/** …and its counts, in `counts` (each already `positiveOrZero`). */
 export const TALLY_IDLE = 0;
 export const TALLY_AGE = 1;
 export const TALLY_SUBSCRIPTIONS = 2;
-/** The words of a kept session: in `kept`, its index on the page then the ids of its text fields (and more); in `keptCounts`, its counts. */
-export const KEPT_STRIDE = 8;
-export const KEPT_COUNT_STRIDE = 3;
 
 /**
- * A page's sessions counted by the WebAssembly reader, its text fields as ids into `strings` (id 0 is
- * `(none)`), with the figures `read` of each session would give:
- *   - `values`: for each text field (`TALLY_IP`…), from `valuesAt[field]` to `valuesAt[field + 1]`, its
- *     distinct ids each followed by how many sessions have it, in the order they first appear;
- *   - the page's idle buckets (in `IDLE_BUCKETS`' order), subscribers and largest idle and age times;
- *   - whole, only the sessions idling at least `keptFrom` seconds, the only ones the most-idle list could
- *     still take (`kept`, `keptCounts`, in page order; `readKept`).
+ * A page's sessions as two arrays of records (the WebAssembly reader's): session `i`'s name is
+ * `strings[ids[i * idStride + TALLY_NAME]]`, its idle time `counts[i * countStride + TALLY_IDLE]`. Id 0 is
+ * `(none)`. The facts are those `read` gives, so that a page can be counted a distinct value at a time.
  */
 export interface TalliedPage {
-  readonly size: number;
   readonly strings: readonly string[];
-  readonly values: readonly number[];
-  readonly valuesAt: readonly number[];
-  readonly idleBuckets: readonly number[];
-  readonly subscribers: number;
-  readonly maxIdle: number;
-  readonly maxAge: number;
-  readonly keptFrom: number;
-  readonly kept: readonly number[];
-  readonly keptCounts: readonly number[];
+  readonly ids: readonly number[];
+  readonly idStride: number;
+  readonly counts: readonly number[];
+  readonly countStride: number;
 }
 
-/** Reads kept session `k` of a tallied page (the `k`-th kept, not the `k`-th of the page) into `into`. */
-export function readKept(page: TalliedPage, k: number, into: WireSessionFacts): void {
-  const { strings, kept, keptCounts } = page;
-  const id = k * KEPT_STRIDE + 1;
-  const count = k * KEPT_COUNT_STRIDE;
-  into.clientIp = strings[kept[id + TALLY_IP]!]!;
-  into.name = strings[kept[id + TALLY_NAME]!]!;
-  into.user = strings[kept[id + TALLY_USER]!]!;
-  into.db = strings[kept[id + TALLY_DB]!]!;
-  into.cmd = strings[kept[id + TALLY_CMD]!]!;
-  into.idleSeconds = keptCounts[count + TALLY_IDLE]!;
-  into.ageSeconds = keptCounts[count + TALLY_AGE]!;
-  into.subscriptions = keptCounts[count + TALLY_SUBSCRIPTIONS]!;
+/** Reads session `index` of a tallied page into `into`, as `WireClientPage.read` gives it. */
+export function readTallied(page: TalliedPage, index: number, into: WireSessionFacts): void {
+  const { strings, ids, counts } = page;
+  const id = index * page.idStride;
+  const count = index * page.countStride;
+  into.clientIp = strings[ids[id + TALLY_IP]!]!;
+  into.name = strings[ids[id + TALLY_NAME]!]!;
+  into.user = strings[ids[id + TALLY_USER]!]!;
+  into.db = strings[ids[id + TALLY_DB]!]!;
+  into.cmd = strings[ids[id + TALLY_CMD]!]!;
+  into.idleSeconds = counts[count + TALLY_IDLE]!;
+  into.ageSeconds = counts[count + TALLY_AGE]!;
+  into.subscriptions = counts[count + TALLY_SUBSCRIPTIONS]!;
 }
 
 /** A text field as a key: `(none)` when empty or absent. */

@@ -8,11 +8,15 @@ import {
   clientIpOf,
   orNone,
   positiveOrZero,
-  readKept,
-  KEPT_COUNT_STRIDE,
-  KEPT_STRIDE,
-  TALLY_FIELDS,
+  readTallied,
+  TALLY_AGE,
+  TALLY_CMD,
+  TALLY_DB,
   TALLY_IDLE,
+  TALLY_IP,
+  TALLY_NAME,
+  TALLY_SUBSCRIPTIONS,
+  TALLY_USER,
   type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
@@ -270,6 +274,37 @@ function summaryOf(nodeId: string, f: SessionFacts): SessionSummary {
   };
 }
 
+/** Counts of a page's ids, for one field at a time, in the order each id first appears. */
+class IdTally {
+  private counts = new Int32Array(1024);
+  private order = new Int32Array(1024);
+
+  /** Adds the first `size` sessions' values of field `field` of `page` to `counter`, as `add` one by one would. */
+  count(counter: BoundedCounter, page: TalliedPage, field: number, size: number): void {
+    const { ids, idStride, strings } = page;
+    if (this.counts.length < strings.length) this.counts = new Int32Array(strings.length * 2);
+    if (this.order.length < size) this.order = new Int32Array(size * 2);
+    const counts = this.counts;
+    const order = this.order;
+    let distinct = 0;
+    for (let i = 0, at = field; i < size; i++, at += idStride) {
+      const id = ids[at]!;
+      if (counts[id]++ === 0) order[distinct++] = id;
+    }
+    if (distinct <= counter.room) {
+      for (let k = 0; k < distinct; k++) {
+        const id = order[k]!;
+        counter.add(strings[id]!, counts[id]!);
+        counts[id] = 0;
+      }
+      return;
+    }
+    // The map could fold during the page: key by key, in the sessions' order.
+    for (let k = 0; k < distinct; k++) counts[order[k]!] = 0;
+    for (let i = 0, at = field; i < size; i++, at += idStride) counter.add(strings[ids[at]!]!);
+  }
+}
+
 /** The aggregate part of a SessionSnapshot. */
 export type SessionAggregate = Pick<
   SessionSnapshot,
@@ -316,8 +351,8 @@ export class SessionAccumulator {
   private subscribers = 0;
   private readonly topIdle: TopIdle;
   private readonly mapCap: number;
-  /** The maps in the order of a tallied page's text fields (`TALLY_IP`…). */
-  private readonly talliedMaps: readonly BoundedCounter[];
+  /** `addTallied`'s counts by id, made at its first page. */
+  private tally: IdTally | undefined;
 
   constructor(options: AccumulatorOptions = {}) {
     const topN = options.topN ?? DEFAULT_TOP_N;
@@ -334,8 +369,6 @@ export class SessionAccumulator {
       byCommand: new BoundedCounter(tracked),
       byName: new BoundedCounter(tracked),
     };
-    const m = this.maps;
-    this.talliedMaps = [m.byClientIp, m.byName, m.byUser, m.byDb, m.byCommand];
   }
 
   /** Registers a node so that it is listed (with 0) even when it has no session. */
@@ -362,67 +395,40 @@ export class SessionAccumulator {
   }
 
   /**
-   * Adds every session of a fast-path page, as `add` of each in turn would: a page the WebAssembly reader
-   * counted a distinct value at a time when it can (`addTallied`), any other session by session.
+   * Adds the first `size` sessions of a page whose text fields are ids (`TalliedPage`), to the same figures as
+   * `add` of each in turn: each map counts a distinct value at a time, unless it could fold during the page
+   * (which depends on the sessions' order), when it counts them one by one as `add` does; the top idle
+   * sessions are offered only those that idle long enough to enter them. `facts` is filled for those offers.
    */
-  addPage(nodeId: string, page: WireClientPage, facts: PageFacts): void {
-    facts.page = page;
-    const tallied = page.tallied;
-    if (tallied !== undefined && page.size === tallied.size && this.addTallied(nodeId, tallied, facts))
-      return;
-    for (let i = 0; i < page.size; i++) {
-      if (!page.read(i, facts)) page.reject(i);
-      facts.index = i;
-      this.add(nodeId, facts, facts.clientIp);
-    }
-  }
-
-  /**
-   * The idle time under which a session can no longer enter the most-idle list (it only rises): a page's
-   * reader need keep whole only the sessions that idle this long or longer (-1: every session).
-   */
-  get keepIdleFrom(): number {
-    return this.topIdle.floorIdle;
-  }
-
-  /**
-   * Adds a counted page (`TalliedPage`) to the same figures as `add` of each of its sessions in turn, and true;
-   * false, having added nothing, when that could differ: a map could fold during the page (which then depends
-   * on the sessions' order), or the page kept too few sessions whole for the most-idle list. `facts` is filled
-   * for the offers to that list, whose `page` must be the page's.
-   */
-  addTallied(nodeId: string, page: TalliedPage, facts: PageFacts): boolean {
-    const top = this.topIdle;
-    if (page.keptFrom > top.floorIdle) return false;
-    const maps = this.talliedMaps;
-    const { values, valuesAt, strings } = page;
-    for (let field = 0; field < TALLY_FIELDS; field++) {
-      if ((valuesAt[field + 1]! - valuesAt[field]!) / 2 > maps[field]!.room) return false;
-    }
-    this.total += page.size;
+  addTallied(nodeId: string, page: TalliedPage, size: number, facts: PageFacts): void {
+    this.total += size;
     const last = this.lastNode;
-    if (last !== undefined && last.nodeId === nodeId) last.tally.n += page.size;
-    else this.tallyOf(nodeId).n += page.size;
-    for (let field = 0; field < TALLY_FIELDS; field++) {
-      const counter = maps[field]!;
-      const end = valuesAt[field + 1]!;
-      for (let at = valuesAt[field]!; at < end; at += 2) counter.add(strings[values[at]!]!, values[at + 1]!);
-    }
-    IDLE_BUCKETS.forEach((bucket, b) => (this.idle[bucket] += page.idleBuckets[b]!));
-    if (page.maxIdle > this.maxIdle) this.maxIdle = page.maxIdle;
-    if (page.maxAge > this.maxAge) this.maxAge = page.maxAge;
-    this.subscribers += page.subscribers;
-    // Only the kept sessions can enter the list; `seq` only orders the sessions offered.
-    const { kept, keptCounts } = page;
+    if (last !== undefined && last.nodeId === nodeId) last.tally.n += size;
+    else this.tallyOf(nodeId).n += size;
+    const tally = (this.tally ??= new IdTally());
+    tally.count(this.maps.byClientIp, page, TALLY_IP, size);
+    tally.count(this.maps.byUser, page, TALLY_USER, size);
+    tally.count(this.maps.byDb, page, TALLY_DB, size);
+    tally.count(this.maps.byCommand, page, TALLY_CMD, size);
+    tally.count(this.maps.byName, page, TALLY_NAME, size);
+    const { counts, countStride } = page;
+    const top = this.topIdle;
     let floor = top.floorIdle;
-    for (let k = 0, n = kept.length / KEPT_STRIDE; k < n; k++) {
-      if (keptCounts[k * KEPT_COUNT_STRIDE + TALLY_IDLE]! < floor) continue;
-      facts.index = kept[k * KEPT_STRIDE]!;
-      readKept(page, k, facts);
+    for (let i = 0; i < size; i++) {
+      const at = i * countStride;
+      const idle = counts[at + TALLY_IDLE]!;
+      const age = counts[at + TALLY_AGE]!;
+      this.idle[idleBucketOf(idle)]++;
+      if (idle > this.maxIdle) this.maxIdle = idle;
+      if (age > this.maxAge) this.maxAge = age;
+      if (counts[at + TALLY_SUBSCRIPTIONS]! > 0) this.subscribers++;
+      // `seq` only orders the sessions offered: one never offered needs no number.
+      if (idle < floor) continue;
+      facts.index = i;
+      readTallied(page, i, facts);
       top.offer(nodeId, facts);
       floor = top.floorIdle;
     }
-    return true;
   }
 
   /** A node's tally, registered (with 0) when first seen, remembered as the last node added to. */

@@ -9,17 +9,7 @@
 import { utf8Text } from "../../src/api/http";
 import { KnownKeys, StringTable, scanClientList, tableHash } from "../../src/api/page-scan";
 import { WasmClientsReader, wasmClientsReader } from "../../src/api/wasm-clients";
-import {
-  KEPT_STRIDE,
-  TALLY_FIELDS,
-  readParsedClient,
-  wireText,
-  UNREADABLE,
-  type TalliedPage,
-  type WireSessionFacts,
-} from "../../src/api/wire-page";
-import { idleBucketOf } from "../../src/core/aggregate";
-import { IDLE_BUCKETS } from "../../src/core/types";
+import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
 import { seededRandom as random } from "./helpers";
@@ -40,18 +30,8 @@ const READERS: [string, () => WasmClientsReader | null][] = [
 /** The WebAssembly reader the checks of the current `describe` use, or null for the JavaScript reader alone. */
 let wasm: WasmClientsReader | null = null;
 
-/**
- * What the byte reader makes of `bytes`: each session as the page reads it. A page the WebAssembly reader
- * counted must say what its sessions say (`expectCounted`); `keepFrom` is the idle time from which it keeps a
- * session whole (the others are read again by JavaScript when asked for).
- */
-function byBytes(
-  bytes: Uint8Array,
-  strings = new StringTable(),
-  keys = new KnownKeys(),
-  keepFrom = -1,
-): Outcome {
-  const scanned = scanClientList(bytes, strings, keys, wasm, keepFrom);
+function byBytes(bytes: Uint8Array, strings = new StringTable(), keys = new KnownKeys()): Outcome {
+  const scanned = scanClientList(bytes, strings, keys, wasm);
   if (!scanned) return { kind: "declined" };
   const page = scanned.page("", 0, () => {
     throw new Error("not reached");
@@ -62,42 +42,7 @@ function byBytes(
     expect(page.read(i, facts)).toBe(true);
     sessions.push({ ...facts, addr: page.addrAt(i) });
   }
-  if (page.tallied) expectCounted(page.tallied, sessions);
   return { kind: "read", envelope: scanned.envelope, sessions };
-}
-
-/** The text fields of a counted page, in the order of its values (`TALLY_IP`…). */
-const TALLIED_FIELDS = ["clientIp", "name", "user", "db", "cmd"] as const;
-
-/**
- * A counted page says what its sessions say one by one: how many have each value of each text field (one
- * string may have two ids, `(none)` sent as text and an empty value: they add up), the idle buckets, the
- * subscribers, the largest idle and age times, and which sessions it kept whole (those idle `keptFrom`
- * seconds or more).
- */
-function expectCounted(tallied: TalliedPage, sessions: readonly WireSessionFacts[]): void {
-  expect(tallied.size).toBe(sessions.length);
-  expect(TALLIED_FIELDS).toHaveLength(TALLY_FIELDS);
-  TALLIED_FIELDS.forEach((field, f) => {
-    const expected = new Map<string, number>();
-    for (const s of sessions) expected.set(s[field], (expected.get(s[field]) ?? 0) + 1);
-    const counted = new Map<string, number>();
-    for (let at = tallied.valuesAt[f]!; at < tallied.valuesAt[f + 1]!; at += 2) {
-      const value = tallied.strings[tallied.values[at]!]!;
-      counted.set(value, (counted.get(value) ?? 0) + tallied.values[at + 1]!);
-    }
-    const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    expect([field, sorted(counted)]).toEqual([field, sorted(expected)]);
-  });
-  const inBucket = (b: string) => sessions.filter((s) => idleBucketOf(s.idleSeconds) === b).length;
-  expect(tallied.idleBuckets).toEqual(IDLE_BUCKETS.map(inBucket));
-  expect(tallied.subscribers).toBe(sessions.filter((s) => s.subscriptions > 0).length);
-  expect(tallied.maxIdle).toBe(sessions.reduce((m, s) => Math.max(m, s.idleSeconds), 0));
-  expect(tallied.maxAge).toBe(sessions.reduce((m, s) => Math.max(m, s.ageSeconds), 0));
-  const kept = [];
-  for (let at = 0; at < tallied.kept.length; at += KEPT_STRIDE) kept.push(tallied.kept[at]);
-  const idleEnough = sessions.flatMap((s, i) => (s.idleSeconds >= tallied.keptFrom ? [i] : []));
-  expect(kept).toEqual(idleEnough);
 }
 
 /** What the general way makes of the same bytes; undefined when it would not give a page of sessions. */
@@ -572,36 +517,6 @@ describe("the WebAssembly reader of the clients", () => {
       expect(agrees(bytesOf(JSON.stringify({ time: "t", clients })))).toBe(true);
     }
     expect(results.every((stop) => stop > 0)).toBe(true);
-  });
-
-  test.each([-1, 0, 60, 3600, 86_400, Infinity])(
-    "keeps whole only the sessions idle %s seconds or more, and reads the others again when asked",
-    async (keepFrom) => {
-      watch();
-      for (const offset of [0, 2500]) {
-        const bytes = bytesOf(await emulatorPage(offset));
-        const read = byBytes(bytes, new StringTable(), new KnownKeys(), keepFrom);
-        expect(byJson(bytes)).toEqual(read);
-      }
-      expect(results.every((stop) => stop > 0)).toBe(true);
-    },
-  );
-
-  test("a page read again by JavaScript reads what the module read, from the first session on", () => {
-    const bytes = bytesOf(
-      `{"time":"t","clients":[{"addr":"10.0.0.1:5","idle":1},{"peer":"[::1]:6","idle":9,"name":"n"}]}`,
-    );
-    const scanned = scanClientList(bytes, new StringTable(), new KnownKeys(), reader, 5)!;
-    const page = scanned.page("t", 2, () => {
-      throw new Error("not reached");
-    });
-    expect(page.tallied!.kept.length / KEPT_STRIDE).toBe(1);
-    const first = {} as WireSessionFacts;
-    expect(page.read(0, first)).toBe(true);
-    expect(first).toMatchObject({ clientIp: "10.0.0.1", name: "(none)", idleSeconds: 1 });
-    expect(page.addrAt(0)).toBe("10.0.0.1:5");
-    expect(page.addrAt(1)).toBe("[::1]:6");
-    expect(page.cut(1).size).toBe(1);
   });
 
   test("a page of 3 MB (its memory grows) and long strings (kept as bytes) agree", () => {
