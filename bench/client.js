@@ -24,6 +24,7 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
+const { PerformanceObserver, constants: perfConstants } = require("node:perf_hooks");
 const { Pool } = require("undici");
 /* global URL, fetch */
 
@@ -48,6 +49,31 @@ function threadCpuSince(since) {
   const now = threadCpuUs();
   if (since === undefined || now === undefined) return undefined;
   return now > since ? now - since : undefined;
+}
+
+/**
+ * Counts V8's garbage collections from now to `stop()`: full ones (mark-compact, the whole heap, much of it on
+ * V8's other threads) and young ones (scavenges), with their time. A full collection every few pages is the
+ * sign of memory held outside V8's heap (bodies) with too little allocated on it between them: see
+ * docs/performance.md.
+ */
+function watchCollections() {
+  const from = performance.now();
+  const seen = [];
+  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries()));
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    stop() {
+      const to = performance.now();
+      seen.push(...observer.takeRecords());
+      observer.disconnect();
+      const within = seen.filter((e) => e.startTime >= from && e.startTime <= to);
+      const full = within.filter((e) => e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR);
+      const young = within.filter((e) => e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR);
+      const ms = (entries) => entries.reduce((sum, e) => sum + e.duration, 0);
+      return { full: full.length, fullMs: ms(full), young: young.length, youngMs: ms(young) };
+    },
+  };
 }
 
 function credentialsOf(info) {
@@ -110,15 +136,18 @@ async function floor(task) {
   let scanCpu;
   let scanMainCpu;
   let scanMs;
+  let collections;
   try {
     if (task.again) await everyPage();
     const main0 = threadCpuUs();
     const cpu0 = process.cpuUsage();
+    const gc = watchCollections();
     const t0 = performance.now();
     await everyPage();
     scanMs = performance.now() - t0;
     scanCpu = process.cpuUsage(cpu0);
     scanMainCpu = threadCpuSince(main0);
+    collections = gc.stop();
   } finally {
     await pool.close();
   }
@@ -128,6 +157,7 @@ async function floor(task) {
     scanMs,
     scanCpuUs: scanCpu.user + scanCpu.system,
     scanMainCpuUs: scanMainCpu,
+    collections,
   };
 }
 
@@ -245,6 +275,7 @@ async function dcs(task) {
     if (task.again) await scanSessions({ instanceId: info.instanceId, client, topN: 10, rescan });
     const main0 = threadCpuUs();
     const cpu0 = process.cpuUsage();
+    const gc = watchCollections();
     const t0 = performance.now();
     const snapshot = await scanSessions({
       instanceId: info.instanceId,
@@ -259,6 +290,7 @@ async function dcs(task) {
     const scanMs = performance.now() - t0;
     const scanCpu = process.cpuUsage(cpu0);
     const scanMainCpu = threadCpuSince(main0);
+    const collections = gc.stop();
     // Job end → noticed: the emulator's end time of each job against when the scan saw it done.
     const lags = [];
     for (const [nodeId, jobId] of started) {
@@ -271,6 +303,7 @@ async function dcs(task) {
       scanMs,
       scanCpuUs: scanCpu.user + scanCpu.system,
       scanMainCpuUs: scanMainCpu,
+      collections,
       outputBytes: Buffer.byteLength(JSON.stringify(snapshot)),
       // What a SessionScan stores besides its inputs: the outputs of DESIGN §5.
       storedBytes: Buffer.byteLength(JSON.stringify(scanOutputs(snapshot))),

@@ -12,10 +12,10 @@
  *     `dcs-sessions` (`rescan: false`) and `naive`; and `floor-again`, `dcs-again`, the second of two listings
  *     in one process (the steady state, printed beside the targets, not judged by them);
  *
- * medians, ratios within a round, client CPU per session, peak RSS, output bytes, job end → noticed, and a
- * verdict per target of issue 10. Then the figures kept from before: aggregation alone, what an in-process
- * emulator retains, a guarded purge. It runs against dist/ (`npm run bench` builds first). Loopback only;
- * everything it starts it stops.
+ * medians, ratios within a round, client CPU per session, V8's collections during a listing, peak RSS, output
+ * bytes, job end → noticed, and a verdict per target of issue 10. Then the figures kept from before:
+ * aggregation alone, what an in-process emulator retains, a guarded purge. It runs against dist/ (`npm run
+ * bench` builds first). Loopback only; everything it starts it stops.
  */
 "use strict";
 const { spawn } = require("node:child_process");
@@ -198,6 +198,14 @@ async function scenario(nodes) {
       againOverFloor: median(again.map((r, i) => r.scanMs / listing["floor-again"][i].scanMs)),
       againCpuUsPerSession: median(again.map((r) => r.scanCpuUs / sessions)),
       againFloorCpuUsPerSession: median(listing["floor-again"].map((r) => r.scanCpuUs / sessions)),
+      // V8's collections during each listing: many full ones where the floor has one or two tell of memory held
+      // off V8's heap with too little allocated on it (docs/performance.md).
+      collections: {
+        dcs: collectionsOf(dcsList),
+        floor: collectionsOf(listing.floor),
+        again: collectionsOf(again),
+        againFloor: collectionsOf(listing["floor-again"]),
+      },
       rssBytes: median(dcsList.map((r) => r.maxRssBytes)),
       naiveRssBytes: median(listing.naive.map((r) => r.maxRssBytes)),
       outputBytes: median(dcsList.map((r) => r.outputBytes)),
@@ -207,6 +215,21 @@ async function scenario(nodes) {
   } finally {
     await stop(child);
   }
+}
+
+/** The median numbers of full and young collections of the runs' listings (bench/client.js counts them). */
+function collectionsOf(runs) {
+  const counted = runs.filter((r) => r.collections !== undefined);
+  if (counted.length === 0) return undefined;
+  return {
+    full: median(counted.map((r) => r.collections.full)),
+    young: median(counted.map((r) => r.collections.young)),
+  };
+}
+
+/** `2 full, 20 young`, or `–` where the runs did not count them. */
+function collectionsText(c) {
+  return c === undefined ? "–" : `${c.full} full, ${c.young} young`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -407,7 +430,8 @@ function printVerdicts(results, providerBytes) {
   for (const r of results)
     console.log(
       `  ${r.nodes} nodes: floor ${num(r.againFloorMs)} ms, dcs ${num(r.againMs)} ms, dcs/floor ${num(r.againOverFloor, 2)}, ` +
-        `scan CPU µs/session floor ${num(r.againFloorCpuUsPerSession, 2)}, dcs ${num(r.againCpuUsPerSession, 2)}`,
+        `scan CPU µs/session floor ${num(r.againFloorCpuUsPerSession, 2)}, dcs ${num(r.againCpuUsPerSession, 2)}; ` +
+        `collections floor ${collectionsText(r.collections.againFloor)}, dcs ${collectionsText(r.collections.again)}`,
     );
 }
 
@@ -429,7 +453,9 @@ async function main() {
         `floor ${num(r.floorCpuUsPerSession, 2)} (${num(r.floorProcessCpuUsPerSession, 2)}), ` +
         `main thread dcs ${num(r.mainCpuUsPerSession, 2)}, floor ${num(r.floorMainCpuUsPerSession, 2)}, ` +
         `naive ${num(r.naiveCpuUsPerSession, 2)} (${num(r.naiveProcessCpuUsPerSession, 2)}); ` +
-        `RSS dcs ${mb(r.rssBytes)} MB, naive ${mb(r.naiveRssBytes)} MB (load ${r.loadListing})`,
+        `RSS dcs ${mb(r.rssBytes)} MB, naive ${mb(r.naiveRssBytes)} MB; ` +
+        `collections in the listing: dcs ${collectionsText(r.collections.dcs)}, ` +
+        `floor ${collectionsText(r.collections.floor)} (load ${r.loadListing})`,
     );
   }
   const providerBytes = await serializedProviderBytes();
