@@ -139,9 +139,9 @@ async function floor(task) {
   let collections;
   try {
     if (task.again) await everyPage();
+    const gc = watchCollections();
     const main0 = threadCpuUs();
     const cpu0 = process.cpuUsage();
-    const gc = watchCollections();
     const t0 = performance.now();
     await everyPage();
     scanMs = performance.now() - t0;
@@ -273,9 +273,9 @@ async function dcs(task) {
   const noticed = new Map();
   try {
     if (task.again) await scanSessions({ instanceId: info.instanceId, client, topN: 10, rescan });
+    const gc = watchCollections();
     const main0 = threadCpuUs();
     const cpu0 = process.cpuUsage();
-    const gc = watchCollections();
     const t0 = performance.now();
     const snapshot = await scanSessions({
       instanceId: info.instanceId,
