@@ -219,17 +219,15 @@ async function scenario(nodes) {
 
 /** The median numbers of full and young collections of the runs' listings (bench/client.js counts them). */
 function collectionsOf(runs) {
-  const counted = runs.filter((r) => r.collections !== undefined);
-  if (counted.length === 0) return undefined;
   return {
-    full: median(counted.map((r) => r.collections.full)),
-    young: median(counted.map((r) => r.collections.young)),
+    full: median(runs.map((r) => r.collections.full)),
+    young: median(runs.map((r) => r.collections.young)),
   };
 }
 
-/** `2 full, 20 young`, or `–` where the runs did not count them. */
+/** `2 full, 20 young`. */
 function collectionsText(c) {
-  return c === undefined ? "–" : `${c.full} full, ${c.young} young`;
+  return `${c.full} full, ${c.young} young`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
