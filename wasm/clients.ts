@@ -11,10 +11,12 @@
 //   TABLE   the string table's slots (see `intern`)
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
-//   INPUT   the body from just past the `[` of `clients`, then zeros; the two arrays of records follow it
+//   INPUT   the body from just past the `[` of `clients`, then zeros; then the page's addresses, one after
+//           the other, and the two arrays of records
 // Two records per client, each in an array of its own, which JavaScript copies whole: 7 i32 (the ids of its
-// client IP, name, user, db and command, 0 for none; its address as offsets in the input, -1 for none), and
-// 3 f64 (idle, age and subscriptions, each already `positiveOrZero`).
+// client IP, name, user, db and command, 0 for none; its address as offsets among the page's addresses, -1
+// for none), and 3 f64 (idle, age and subscriptions, each already `positiveOrZero`). The addresses are copied
+// out of the input so that JavaScript makes them one string and need not keep the body (see `read`).
 
 const KEY_SLOTS: i32 = 32;
 const KEY_BYTES: i32 = 16;
@@ -70,6 +72,8 @@ let stop: usize = 0;
 let count: f64 = 0;
 let outIds: usize = 0;
 let outCounts: usize = 0;
+let addrs: usize = 0;
+let outAddrs: usize = 0;
 
 /** How many strings this page added to the table (their triples are at FRESH_AT). */
 export function freshCount(): i32 {
@@ -79,6 +83,11 @@ export function freshCount(): i32 {
 /** Where the last `read` stopped, past the last client and its whitespace (an offset in the input). */
 export function stoppedAt(): i32 {
   return <i32>(stop - INPUT);
+}
+
+/** How many bytes of addresses the last `read` wrote (from its `addrs`). */
+export function addressBytes(): i32 {
+  return <i32>(outAddrs - addrs);
 }
 
 /** How many strings the table holds. */
@@ -454,6 +463,14 @@ function client(p: usize): usize {
     addrEnd = peerEnd;
   }
   const hasAddr = addrEnd > addrStart;
+  let addrAt: i32 = -1;
+  if (hasAddr) {
+    // Copied 16 bytes at a time: the input's padding and the room after the addresses take the overrun.
+    addrAt = <i32>(outAddrs - addrs);
+    const length = addrEnd - addrStart;
+    for (let k: usize = 0; k < length; k += 16) v128.store(outAddrs + k, v128.load(addrStart + k));
+    outAddrs += length;
+  }
   const r = outIds;
   const c = outCounts;
   // The records grow with the clients: memory is added as they need it, not reserved for the worst case.
@@ -465,8 +482,8 @@ function client(p: usize): usize {
   store<i32>(r, user, 8);
   store<i32>(r, db, 12);
   store<i32>(r, cmd, 16);
-  store<i32>(r, hasAddr ? <i32>(addrStart - INPUT) : -1, 20);
-  store<i32>(r, hasAddr ? <i32>(addrEnd - INPUT) : -1, 24);
+  store<i32>(r, addrAt, 20);
+  store<i32>(r, hasAddr ? addrAt + <i32>(addrEnd - addrStart) : -1, 24);
   store<f64>(c, idle);
   store<f64>(c, age, 8);
   store<f64>(c, sub + psub, 16);
@@ -476,15 +493,17 @@ function client(p: usize): usize {
 }
 
 /**
- * Reads the clients at INPUT (the body just past the `[` of `clients`, then at least 16 zero bytes) into
- * records of ids from `ids` and records of counts from `counts` (8-byte aligned, the first far enough
- * from the second for every client the input can hold; memory grows to hold them): how many, DECLINED, or
- * TABLE_FULL (then `reset` and read again). `stoppedAt` tells where it stopped: the caller checks that the
- * `]` is there.
+ * Reads the clients at INPUT (the body just past the `[` of `clients`, then at least 32 zero bytes) into
+ * the addresses from `addresses` (room for as many bytes as the input, plus 16), records of ids from `ids`
+ * and records of counts from `counts` (8-byte aligned, the first far enough from the second for every client
+ * the input can hold; memory grows to hold them): how many, DECLINED, or TABLE_FULL (then `reset` and read
+ * again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
  */
-export function read(ids: usize, counts: usize): i32 {
+export function read(addresses: usize, ids: usize, counts: usize): i32 {
   fresh = 0;
   full = false;
+  addrs = addresses;
+  outAddrs = addresses;
   outIds = ids;
   outCounts = counts;
   let p = ws(INPUT);

@@ -310,9 +310,12 @@ async function fetchWirePage(
   // Without a `count`, the sessions up to the end of this page (as `pageOf` counts them).
   const count = body.count ?? (query.offset ?? 0) + size;
   const reject = (index: number): never => {
-    // The full schema names the field; a client it accepts that the reader did not is named as a whole.
-    const whole = scanned ? { ...res, body: JSON.parse(utf8Text(scanned.sessions.bytes)) as unknown } : res;
-    decodeResponse(ListClientsResponseSchema, whole);
+    // The full schema names the field; a client it accepts that the reader did not is named as a whole. A page
+    // the WebAssembly reader read keeps no body to decode again (and every session of it reads).
+    const bytes = scanned?.bytes;
+    if (!scanned) decodeResponse(ListClientsResponseSchema, res);
+    else if (bytes)
+      decodeResponse(ListClientsResponseSchema, { ...res, body: JSON.parse(utf8Text(bytes)) as unknown });
     throw new ApiError({
       operation: res.operation,
       method: res.method,

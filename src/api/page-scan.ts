@@ -258,6 +258,15 @@ export class ScannedList {
     readonly sessions: ScannedSessions | TalliedSessions,
   ) {}
 
+  /**
+   * The body, when it is kept: the JavaScript reader reads its addresses from it. The WebAssembly reader
+   * keeps none (its addresses are copied out), and every session it read reads, so none is rejected.
+   */
+  get bytes(): Uint8Array | undefined {
+    const s = this.sessions;
+    return s instanceof TalliedSessions ? undefined : s.bytes;
+  }
+
   /** The page of these sessions. */
   page(time: string, count: number, reject: (index: number) => never): WireClientPage {
     const s = this.sessions;

@@ -31,7 +31,8 @@ interface ClientsExports {
   COUNT_WORDS: { readonly value: number };
   FRESH_AT: { readonly value: number };
   CAPACITY: { readonly value: number };
-  read(ids: number, counts: number): number;
+  read(addresses: number, ids: number, counts: number): number;
+  addressBytes(): number;
   freshCount(): number;
   stoppedAt(): number;
   heldCount(): number;
@@ -43,6 +44,9 @@ const TABLE_FULL = -2;
 
 /** Zero bytes after the input: the module reads 16 bytes at a time and stops at a zero. */
 const INPUT_PADDING = 32;
+
+/** Room after the addresses: the module copies them 16 bytes at a time. */
+const ADDRESS_SLACK = 16;
 
 const PAGE_BYTES = 65536;
 
@@ -79,9 +83,11 @@ export class WasmClientsReader {
   read(b: Uint8Array, start: number, end: number): { sessions: TalliedSessions; stop: number } | undefined {
     const x = this.x;
     const length = end - start;
-    // The records of ids, then those of counts, past room for as many ids as the input can hold clients (3
-    // bytes at least each: `{}` and a comma). Memory is only reserved here; the module grows what it fills.
-    const ids = align8(this.input + length + INPUT_PADDING);
+    // The addresses (at most as many bytes as the input), the records of ids, then those of counts, past room
+    // for as many ids as the input can hold clients (3 bytes at least each: `{}` and a comma). Memory is only
+    // reserved here; the module grows what it fills.
+    const addresses = this.input + length + INPUT_PADDING;
+    const ids = align8(addresses + length + ADDRESS_SLACK);
     const counts = align8(ids + (Math.floor(length / 3) + 1) * this.idWords * 4);
     this.reserve(ids);
     // Past half its capacity the table starts again, so that a page rarely fills it.
@@ -91,10 +97,10 @@ export class WasmClientsReader {
     memory.fill(0, this.input + length, this.input + length + INPUT_PADDING);
     let n: number;
     try {
-      n = x.read(ids, counts);
+      n = x.read(addresses, ids, counts);
       if (n === TABLE_FULL) {
         this.reset();
-        n = x.read(ids, counts);
+        n = x.read(addresses, ids, counts);
       }
     } catch {
       // A trap (memory that could not grow, a fault of the module): the table may be half written, so it
@@ -105,13 +111,14 @@ export class WasmClientsReader {
     // A page declined half way has added strings to the table too: they are learnt all the same.
     this.learn(b, start);
     if (n < 0) return undefined;
+    // The view made after `read`: a memory that grew has a new buffer.
+    const buffer = x.memory.buffer;
     const sessions = new TalliedSessions(
       n,
       this.strings,
-      new Int32Array(x.memory.buffer, ids, n * this.idWords),
-      new Float64Array(x.memory.buffer, counts, n * this.countWords),
-      b,
-      start,
+      new Int32Array(buffer, ids, n * this.idWords),
+      new Float64Array(buffer, counts, n * this.countWords),
+      latin1Slice.call(new Uint8Array(buffer), addresses, addresses + x.addressBytes()),
     );
     return { sessions, stop: start + x.stoppedAt() };
   }
@@ -140,7 +147,7 @@ export class WasmClientsReader {
   }
 }
 
-/** Where a session's address is in its record of ids (its ids are at `TALLY_IP`… of wire-page.ts). */
+/** Where a session's address is among its page's (its ids are at `TALLY_IP`… of wire-page.ts). */
 const ADDR_START = 5;
 const ADDR_END = 6;
 
@@ -160,9 +167,10 @@ function pushAll(into: number[], values: Int32Array | Float64Array): void {
 
 /**
  * A page's sessions: the module's two arrays of records (which the next page overwrites), copied into arrays
- * of V8's heap and read as `TalliedPage`, with each address as offsets in the body. Not into buffers of their
- * own: buffers outside V8's heap that live until their page is counted made V8 collect its whole heap every
- * few pages, on its other threads (measured in docs/performance.md).
+ * of V8's heap and read as `TalliedPage`, and its addresses as one string. Nothing outside V8's heap is kept
+ * until the page is counted, neither the records nor the body: such buffers outlive a young collection, and
+ * then only a full one frees them, so V8 ran one every few pages, on its other threads (measured in
+ * docs/performance.md).
  */
 export class TalliedSessions implements TalliedPage {
   readonly ids: number[] = [];
@@ -176,10 +184,8 @@ export class TalliedSessions implements TalliedPage {
     readonly strings: readonly string[],
     ids: Int32Array,
     counts: Float64Array,
-    /** The body, whose bytes the addresses are read from when asked for. */
-    readonly bytes: Uint8Array,
-    /** Where in `bytes` the module's input started (its offsets are from there). */
-    private readonly start: number,
+    /** The page's addresses one after the other, where each record's offsets point. */
+    private readonly addresses: string,
   ) {
     this.idStride = size === 0 ? 1 : ids.length / size;
     this.countStride = size === 0 ? 1 : counts.length / size;
@@ -192,7 +198,7 @@ export class TalliedSessions implements TalliedPage {
     const at = index * this.idStride;
     const start = this.ids[at + ADDR_START]!;
     if (start < 0) return "";
-    return latin1Slice.call(this.bytes, this.start + start, this.start + this.ids[at + ADDR_END]!);
+    return this.addresses.slice(start, this.ids[at + ADDR_END]!);
   }
 }
 

@@ -519,6 +519,39 @@ describe("the WebAssembly reader of the clients", () => {
     expect(results.every((stop) => stop > 0)).toBe(true);
   });
 
+  test("addresses of every length, the last one at the input's end, are read itself and agree", () => {
+    watch();
+    // 0 to 60 bytes: none, part of one, exactly one and several of the 16-byte blocks the module copies them in.
+    const addresses = Array.from({ length: 61 }, (_, n) => `[${"f".repeat(Math.max(0, n - 4))}]:${n % 10}`);
+    const clients = addresses.map((a, n) => (n % 3 ? { peer: a, addr: "10.0.0.1:1" } : { addr: a }));
+    expect(agrees(bytesOf(JSON.stringify({ clients })))).toBe(true);
+    // The last byte before the `]` is the address's closing quote: its copy runs into the input's padding.
+    expect(agrees(bytesOf(`{"clients":[{"addr":"${addresses[60]}"}]}`))).toBe(true);
+    expect(results.every((stop) => stop > 0)).toBe(true);
+  });
+
+  test("a page keeps its addresses, not its body: they read the same after the module read other pages", () => {
+    const pageOf = (n: number) =>
+      bytesOf(
+        JSON.stringify({ clients: [{ addr: `10.0.${n}.1:6379`, peer: `[fe80::${n}]:${7000 + n}` }, {}] }),
+      );
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    const first = scanClientList(pageOf(1), strings, keys, reader)!;
+    const page = first.page("", 0, () => {
+      throw new Error("not reached");
+    });
+    // The WebAssembly reader read it: nothing of the body stays with the page (V8 frees such a buffer early).
+    expect(first.bytes).toBeUndefined();
+    for (let n = 2; n < 6; n++)
+      expect(scanClientList(pageOf(n), strings, keys, reader)!.bytes).toBeUndefined();
+    expect([page.addrAt(0), page.addrAt(1)]).toEqual(["[fe80::1]:7001", ""]);
+    // The JavaScript reader's page keeps its body, from which it reads the addresses.
+    expect(scanClientList(pageOf(1), new StringTable(), new KnownKeys(), null)!.bytes).toBeInstanceOf(
+      Uint8Array,
+    );
+  });
+
   test("a page of 3 MB (its memory grows) and long strings (kept as bytes) agree", () => {
     watch();
     const clients = Array.from({ length: 20_000 }, (_, n) => ({
