@@ -11,8 +11,9 @@
 //   TABLE   the string table's slots (see `intern`)
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
-//   INPUT   the body from just past the `[` of `clients`, then zeros; then the page's addresses, one after
-//           the other, and the two arrays of records
+//   INPUT   the input: the clients of the body from just past the `[` of `clients` (the whole body may be
+//           here, the input then starting inside it), then zeros; then the page's addresses, one after the
+//           other, and the two arrays of records
 // Two records per client, each in an array of its own, which JavaScript copies whole: 7 i32 (the ids of its
 // client IP, name, user, db and command, 0 for none; its address as offsets among the page's addresses, -1
 // for none), and 3 f64 (idle, age and subscriptions, each already `positiveOrZero`). The addresses are copied
@@ -72,6 +73,7 @@ let stop: usize = 0;
 let count: f64 = 0;
 let outIds: usize = 0;
 let outCounts: usize = 0;
+let input: usize = 0;
 let addrs: usize = 0;
 let outAddrs: usize = 0;
 
@@ -80,9 +82,9 @@ export function freshCount(): i32 {
   return fresh;
 }
 
-/** Where the last `read` stopped, past the last client and its whitespace (an offset in the input). */
+/** Where the last `read` stopped, past the last client and its whitespace (an offset in its input). */
 export function stoppedAt(): i32 {
-  return <i32>(stop - INPUT);
+  return <i32>(stop - input);
 }
 
 /** How many bytes of addresses the last `read` wrote (from its `addrs`). */
@@ -198,8 +200,8 @@ function intern(s: usize, e: usize): i32 {
   held++;
   const triple = FRESH + <usize>fresh * 12;
   store<i32>(triple, id);
-  store<i32>(triple, <i32>(s - INPUT), 4);
-  store<i32>(triple, <i32>(e - INPUT), 8);
+  store<i32>(triple, <i32>(s - input), 4);
+  store<i32>(triple, <i32>(e - input), 8);
   fresh++;
   return id;
 }
@@ -493,20 +495,22 @@ function client(p: usize): usize {
 }
 
 /**
- * Reads the clients at INPUT (the body just past the `[` of `clients`, then at least 32 zero bytes) into
+ * Reads the clients at `from` (at or past INPUT: the body just past the `[` of `clients`, then at least 32 zero
+ * bytes) into
  * the addresses from `addresses` (room for as many bytes as the input, plus 16), records of ids from `ids`
  * and records of counts from `counts` (8-byte aligned, the first far enough from the second for every client
  * the input can hold; memory grows to hold them): how many, DECLINED, or TABLE_FULL (then `reset` and read
  * again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
  */
-export function read(addresses: usize, ids: usize, counts: usize): i32 {
+export function read(from: usize, addresses: usize, ids: usize, counts: usize): i32 {
+  input = from;
   fresh = 0;
   full = false;
   addrs = addresses;
   outAddrs = addresses;
   outIds = ids;
   outCounts = counts;
-  let p = ws(INPUT);
+  let p = ws(input);
   let n: i32 = 0;
   if (load<u8>(p) != 93) {
     for (;;) {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError, JobFailedError, TimeoutError, ValidationError } from "./errors";
 import { decodeResponse, logTo, utf8Text, type ApiRequest, type ApiResponse, type Transport } from "./http";
 import { nodeWithoutIdLabel } from "./node-label";
-import { KnownKeys, ScannedList, StringTable, scanClientList } from "./page-scan";
+import { KnownKeys, ScannedList, StringTable, scanClientBody } from "./page-scan";
 import { decideJobPollRetry, sleep } from "./retry";
 import {
   JobIdResponseSchema,
@@ -181,7 +181,7 @@ function waitSettings(options: WaitForJobOptions): WaitSettings {
 // Paging: every page of a node's list, in order, a few fetched ahead
 // ---------------------------------------------------------------------------------------------------------
 
-/** Sends one validated list request; `readBody` reads a success body from its bytes (the fast path). */
+/** Sends one validated list request; `readBody` reads a success body from its chunks (the fast path). */
 function sendList(
   transport: Transport,
   instanceId: string,
@@ -300,8 +300,8 @@ async function fetchWirePage(
   memory: { strings: StringTable; keys: KnownKeys },
   options?: CallOptions,
 ): Promise<WireClientPage> {
-  const res = await sendList(transport, instanceId, query, options, (bytes) =>
-    scanClientList(bytes, memory.strings, memory.keys),
+  const res = await sendList(transport, instanceId, query, options, (body) =>
+    scanClientBody(body, memory.strings, memory.keys),
   );
   const scanned = res.body instanceof ScannedList ? res.body : undefined;
   const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);

@@ -43,11 +43,17 @@ export interface ApiRequest {
   body?: unknown;
   options?: CallOptions;
   /**
-   * Reads a success body from its bytes instead of `JSON.parse` of its text (the list's fast path): what it
+   * Reads a success body from its chunks instead of `JSON.parse` of its text (the list's fast path): what it
    * returns is the response's body; undefined leaves the body to the text and `JSON.parse`, whose failure
-   * the retry policy judges as ever. The bytes are followed, in their buffer, by `BODY_PADDING` zero bytes.
+   * the retry policy judges as ever. It is called at once, before any other body is read.
    */
-  readBody?: (bytes: Uint8Array) => unknown;
+  readBody?: (body: BodyChunks) => unknown;
+}
+
+/** A response body as it arrived: its chunks, in order, and their total length. */
+export interface BodyChunks {
+  readonly chunks: readonly Uint8Array[];
+  readonly length: number;
 }
 
 export interface ApiResponse {
@@ -233,7 +239,7 @@ export interface PreparedCall {
   /** From `REPEATABLE`: whether it may be sent again once it may have reached the server. */
   repeatable: boolean;
   /** `ApiRequest.readBody`. */
-  readBody?: (bytes: Uint8Array) => unknown;
+  readBody?: (body: BodyChunks) => unknown;
 }
 
 /** Step 1, build the request: method, URL with path parameters and query, JSON body. */
@@ -394,26 +400,31 @@ interface RawAnswer {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** Zero bytes after a body handed to `readBody`, in the same buffer: a reader's stop sign at the end. */
+/** Zero bytes after a body joined by `joinBody`, in the same buffer: a reader's stop sign at the end. */
 export const BODY_PADDING = 8;
 
-/** A body's bytes in one buffer of their own, followed by `BODY_PADDING` zero bytes. */
-async function paddedBytes(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+/** A body's chunks as they arrive, not joined: a reader may copy them where it reads them (page-scan.ts). */
+async function bodyChunks(body: AsyncIterable<Uint8Array>): Promise<BodyChunks> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of body) {
     chunks.push(chunk);
     length += chunk.length;
   }
+  return { chunks, length };
+}
+
+/** A body's bytes in one buffer of their own, followed by `BODY_PADDING` zero bytes. */
+export function joinBody(body: BodyChunks): Uint8Array {
   // A buffer of its own (never a slice of Node's shared pool), so the padding stays the body's.
-  const out = Buffer.allocUnsafeSlow(length + BODY_PADDING);
+  const out = Buffer.allocUnsafeSlow(body.length + BODY_PADDING);
   let at = 0;
-  for (const chunk of chunks) {
+  for (const chunk of body.chunks) {
     out.set(chunk, at);
     at += chunk.length;
   }
-  out.fill(0, length);
-  return out.subarray(0, length);
+  out.fill(0, body.length);
+  return out.subarray(0, body.length);
 }
 
 /** Bytes as text, as undici's `text()` makes them: UTF-8, a leading byte-order mark left out. */
@@ -586,12 +597,12 @@ export function createTransport(settings: TransportSettings): Transport {
       bodyTimeout: timeouts.bodyMs,
     });
     if (!call.readBody) return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
-    // Read as bytes: a success body goes to `readBody`, which may decline it; the text as `text()` gives it.
-    const bytes = await paddedBytes(res.body);
+    // Read as chunks: a success body goes to `readBody`, which may decline it; the text as `text()` gives it.
+    const body = await bodyChunks(res.body);
     const success = res.statusCode >= 200 && res.statusCode < 300;
-    const read = success ? call.readBody(bytes) : undefined;
+    const read = success ? call.readBody(body) : undefined;
     if (read !== undefined) return { status: res.statusCode, text: "", read, headers: res.headers };
-    return { status: res.statusCode, text: utf8Text(bytes), headers: res.headers };
+    return { status: res.statusCode, text: utf8Text(joinBody(body)), headers: res.headers };
   }
 
   /** Sign, send and decode once; a network failure is returned for the retry decision, not thrown. */

@@ -15,7 +15,7 @@
  * rare here, nesting past 64 levels, a byte-order mark) makes it decline with `undefined`, and the body goes
  * the general way: its text, `JSON.parse`, the schemas and their error messages. Declining is always safe.
  */
-import { BODY_PADDING } from "./http";
+import { BODY_PADDING, joinBody, type BodyChunks } from "./http";
 import {
   TalliedClientPage,
   TalliedSessions,
@@ -334,6 +334,12 @@ class Scanner {
     private readonly keys: KnownKeys,
     /** The WebAssembly reader, tried first on the clients; null where it is not loaded or not wanted. */
     private readonly wasm: WasmClientsReader | null,
+    /**
+     * Whether `b` is the WebAssembly reader's memory (`WasmClientsReader.load`), which its next page
+     * overwrites: a page it declines is then declined, not read by the JavaScript reader, whose sessions
+     * would point into it.
+     */
+    private readonly inModule = false,
   ) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
@@ -537,6 +543,7 @@ class Scanner {
         this.at = read.stop;
         return read.sessions;
       }
+      if (this.inModule) return undefined;
     }
     const s = emptySessions(b);
     p = this.ws(p);
@@ -843,6 +850,28 @@ export function scanClientList(
 ): ScannedList | undefined {
   if (bytes[0] === 0xef) return undefined; // a byte-order mark: left to the text decoder
   return new Scanner(padded(bytes), bytes.length, strings, keys, wasm).body();
+}
+
+/**
+ * Reads a list page's body as its chunks arrived (the transport's `readBody`): copied once into the memory of
+ * the WebAssembly reader, which reads its clients there, in place. A body it declines is joined into a buffer
+ * of its own and read by `scanClientList` with the JavaScript reader (which may decline in turn).
+ */
+export function scanClientBody(
+  body: BodyChunks,
+  strings: StringTable,
+  keys: KnownKeys = new KnownKeys(),
+  wasm: WasmClientsReader | null = wasmClientsReader(),
+): ScannedList | undefined {
+  if (wasm !== null) {
+    const view = wasm.load(body);
+    if (view[0] !== 0xef) {
+      const scanned = new Scanner(view, body.length, strings, keys, wasm, true).body();
+      // A view whose memory grew since has no bytes left: not expected (`load` reserves), but then read again.
+      if (scanned !== undefined && view.byteLength > 0) return scanned;
+    }
+  }
+  return scanClientList(joinBody(body), strings, keys, null);
 }
 
 /** A page read by `scanClientList`: every session it holds is readable (it declines otherwise). */

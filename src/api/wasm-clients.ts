@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BodyChunks } from "./http";
 import {
   NONE_KEY,
   readTallied,
@@ -31,7 +32,7 @@ interface ClientsExports {
   COUNT_WORDS: { readonly value: number };
   FRESH_AT: { readonly value: number };
   CAPACITY: { readonly value: number };
-  read(addresses: number, ids: number, counts: number): number;
+  read(from: number, addresses: number, ids: number, counts: number): number;
   addressBytes(): number;
   freshCount(): number;
   stoppedAt(): number;
@@ -76,31 +77,48 @@ export class WasmClientsReader {
   }
 
   /**
+   * Copies `body` into the module's memory, followed by zeros, and returns it there: `read` of that view reads
+   * its clients in place, without copying them again. The view is valid until the next `load` or `read` of
+   * other bytes. Memory is reserved for as many records as the body could hold clients, so that reading it
+   * never grows the memory (which would leave the view without its bytes); pages not written stay unused.
+   */
+  load(body: BodyChunks): Uint8Array {
+    this.reserve(this.layout(this.input, body.length).end);
+    const memory = new Uint8Array(this.x.memory.buffer);
+    let at = this.input;
+    for (const chunk of body.chunks) {
+      memory.set(chunk, at);
+      at += chunk.length;
+    }
+    memory.fill(0, at, at + INPUT_PADDING);
+    return memory.subarray(this.input, at + INPUT_PADDING);
+  }
+
+  /**
    * Reads the clients of `b` from `start` (just past the `[` of `clients`) to `end` (the body's end): their
    * records, and where they stop (past the last client and its whitespace; the caller checks for the `]`), or
-   * undefined to decline.
+   * undefined to decline. `b` is read in place when `load` made it, else copied in first.
    */
   read(b: Uint8Array, start: number, end: number): { sessions: TalliedSessions; stop: number } | undefined {
     const x = this.x;
-    const length = end - start;
-    // The addresses (at most as many bytes as the input), the records of ids, then those of counts, past room
-    // for as many ids as the input can hold clients (3 bytes at least each: `{}` and a comma). Memory is only
-    // reserved here; the module grows what it fills.
-    const addresses = this.input + length + INPUT_PADDING;
-    const ids = align8(addresses + length + ADDRESS_SLACK);
-    const counts = align8(ids + (Math.floor(length / 3) + 1) * this.idWords * 4);
-    this.reserve(ids);
+    const inPlace = b.buffer === x.memory.buffer && b.byteOffset === this.input;
+    const from = inPlace ? this.input + start : this.input;
+    const { addresses, ids, counts } = this.layout(from, end - start);
+    if (!inPlace) {
+      // Memory is only reserved up to the records here: the module grows what it fills.
+      this.reserve(ids);
+      const memory = new Uint8Array(x.memory.buffer);
+      memory.set(b.subarray(start, end), from);
+      memory.fill(0, from + end - start, from + end - start + INPUT_PADDING);
+    }
     // Past half its capacity the table starts again, so that a page rarely fills it.
     if (x.heldCount() * 2 > this.capacity) this.reset();
-    const memory = new Uint8Array(x.memory.buffer);
-    memory.set(b.subarray(start, end), this.input);
-    memory.fill(0, this.input + length, this.input + length + INPUT_PADDING);
     let n: number;
     try {
-      n = x.read(addresses, ids, counts);
+      n = x.read(from, addresses, ids, counts);
       if (n === TABLE_FULL) {
         this.reset();
-        n = x.read(addresses, ids, counts);
+        n = x.read(from, addresses, ids, counts);
       }
     } catch {
       // A trap (memory that could not grow, a fault of the module): the table may be half written, so it
@@ -109,7 +127,7 @@ export class WasmClientsReader {
       return undefined;
     }
     // A page declined half way has added strings to the table too: they are learnt all the same.
-    this.learn(b, start);
+    this.learn(from);
     if (n < 0) return undefined;
     // The view made after `read`: a memory that grew has a new buffer.
     const buffer = x.memory.buffer;
@@ -123,14 +141,32 @@ export class WasmClientsReader {
     return { sessions, stop: start + x.stoppedAt() };
   }
 
-  /** The strings the page added to the table, decoded from the body (their offsets are the input's). */
-  private learn(b: Uint8Array, start: number): void {
+  /** The strings the page added to the table, decoded from its input, still at `from` in the module's memory. */
+  private learn(from: number): void {
     const fresh = this.x.freshCount();
     if (fresh === 0) return;
-    const triples = new Int32Array(this.x.memory.buffer, this.freshAt, fresh * 3);
+    const buffer = this.x.memory.buffer;
+    const memory = new Uint8Array(buffer);
+    const triples = new Int32Array(buffer, this.freshAt, fresh * 3);
     for (let k = 0; k < triples.length; k += 3) {
-      this.strings[triples[k]!] = latin1Slice.call(b, start + triples[k + 1]!, start + triples[k + 2]!);
+      this.strings[triples[k]!] = latin1Slice.call(memory, from + triples[k + 1]!, from + triples[k + 2]!);
     }
+  }
+
+  /**
+   * Where the module writes what it reads of an input at `from` of `length` bytes (zeros follow it): the
+   * addresses (at most as many bytes as the input), the records of ids, then those of counts, each with room
+   * for as many clients as the input can hold (3 bytes at least each: `{}` and a comma); `end` past them.
+   */
+  private layout(
+    from: number,
+    length: number,
+  ): { addresses: number; ids: number; counts: number; end: number } {
+    const clients = Math.floor(length / 3) + 1;
+    const addresses = from + length + INPUT_PADDING;
+    const ids = align8(addresses + length + ADDRESS_SLACK);
+    const counts = align8(ids + clients * this.idWords * 4);
+    return { addresses, ids, counts, end: counts + clients * this.countWords * 8 };
   }
 
   /** Empties the table. A new array of strings: the pages read before keep theirs, ids and all. */
@@ -156,7 +192,10 @@ const PUSH_CHUNK = 8192;
 
 /**
  * `push.apply(into, values)`, in chunks: V8 copies a typed array given as `apply`'s arguments in one builtin,
- * fast before it has compiled anything (a loop is slow until then; a spread goes through the iterator).
+ * fast before it has compiled anything (a spread goes through the iterator). A loop into `new Array(n)` is
+ * faster once compiled, but allocates less on V8's heap (no number boxed for the arguments): its young
+ * collections then came too seldom to free the bodies' dead buffers in time, and 100 × 10,000 fell into full
+ * collections every few pages in most runs (docs/performance.md).
  */
 function pushAll(into: number[], values: Int32Array | Float64Array): void {
   for (let at = 0; at < values.length; at += PUSH_CHUNK) {

@@ -3,11 +3,13 @@
  * then `readParsedClient`): wherever the byte reader accepts a body, every session's facts and address and the
  * envelope are what the general way gives; wherever `JSON.parse` fails, the byte reader declines. Checked on
  * pages the emulator renders, on hand-picked edge cases, on generated pages with random types and spacing,
- * and on thousands of corrupted bodies (seeded, so that a failure repeats). Every check runs twice: with the
- * JavaScript reader alone, and with the WebAssembly reader of the clients tried first (as in the product).
+ * and on thousands of corrupted bodies (seeded, so that a failure repeats). Every check runs three times: with
+ * the JavaScript reader alone, with the WebAssembly reader of the clients tried first on the bytes, and on the
+ * body's chunks as the transport hands them over (`scanClientBody`: copied into the module, read in place, as in
+ * the product).
  */
-import { utf8Text } from "../../src/api/http";
-import { KnownKeys, StringTable, scanClientList, tableHash } from "../../src/api/page-scan";
+import { utf8Text, type BodyChunks } from "../../src/api/http";
+import { KnownKeys, StringTable, scanClientBody, scanClientList, tableHash } from "../../src/api/page-scan";
 import { WasmClientsReader, wasmClientsReader } from "../../src/api/wasm-clients";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
@@ -21,17 +23,37 @@ type Outcome =
   | { kind: "declined" }
   | { kind: "read"; envelope: Record<string, unknown>; sessions: (WireSessionFacts & { addr: string })[] };
 
-/** The readers every check runs with: the JavaScript reader alone, and the WebAssembly one tried first. */
-const READERS: [string, () => WasmClientsReader | null][] = [
-  ["the JavaScript reader alone", () => null],
-  ["the WebAssembly reader first", () => wasmClientsReader()],
+/**
+ * The readers every check runs with: the JavaScript reader alone, the WebAssembly one tried first, and the
+ * WebAssembly one on the body's chunks (true).
+ */
+const READERS: [string, () => WasmClientsReader | null, boolean][] = [
+  ["the JavaScript reader alone", () => null, false],
+  ["the WebAssembly reader first", () => wasmClientsReader(), false],
+  ["the WebAssembly reader on the body's chunks", () => wasmClientsReader(), true],
 ];
 
 /** The WebAssembly reader the checks of the current `describe` use, or null for the JavaScript reader alone. */
 let wasm: WasmClientsReader | null = null;
+/** Whether the checks of the current `describe` hand the body over in chunks (`scanClientBody`). */
+let chunked = false;
+
+/** `bytes` cut into chunks of 1 to 70,000 bytes (seeded by their length), as a socket might deliver them. */
+function chunksOf(bytes: Uint8Array): BodyChunks {
+  const next = random(bytes.length + 1);
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const size = 1 + Math.floor(next() * (next() < 0.5 ? 64 : 70_000));
+    chunks.push(bytes.slice(at, at + size));
+    at += size;
+  }
+  return { chunks, length: bytes.length };
+}
 
 function byBytes(bytes: Uint8Array, strings = new StringTable(), keys = new KnownKeys()): Outcome {
-  const scanned = scanClientList(bytes, strings, keys, wasm);
+  const scanned = chunked
+    ? scanClientBody(chunksOf(bytes), strings, keys, wasm)
+    : scanClientList(bytes, strings, keys, wasm);
   if (!scanned) return { kind: "declined" };
   const page = scanned.page("", 0, () => {
     throw new Error("not reached");
@@ -87,9 +109,10 @@ async function emulatorPage(offset: number): Promise<string> {
   return JSON.stringify({ time: snapshot.time, clients: page.clients, count: page.count });
 }
 
-describe.each(READERS)("the byte reader of list pages, %s", (_reader, readerOf) => {
+describe.each(READERS)("the byte reader of list pages, %s", (_reader, readerOf, inChunks) => {
   beforeAll(() => {
     wasm = readerOf();
+    chunked = inChunks;
   });
 
   test("reads the emulator's pages (the fast path is taken) and agrees on each session", async () => {
@@ -305,9 +328,10 @@ describe.each(READERS)("the byte reader of list pages, %s", (_reader, readerOf) 
   });
 });
 
-describe.each(READERS)("the keys kept from one page to the next, %s", (_reader, readerOf) => {
+describe.each(READERS)("the keys kept from one page to the next, %s", (_reader, readerOf, inChunks) => {
   beforeAll(() => {
     wasm = readerOf();
+    chunked = inChunks;
   });
 
   test("a page read with the keys of the pages before agrees, whatever their shapes", () => {
@@ -367,6 +391,7 @@ describe("the WebAssembly reader of the clients", () => {
     expect(loaded).not.toBeNull();
     reader = loaded!;
     wasm = reader;
+    chunked = false;
   });
 
   /** What each call of the module's reader answered (-1: declined), from `watch` on. */
@@ -550,6 +575,46 @@ describe("the WebAssembly reader of the clients", () => {
     expect(scanClientList(pageOf(1), new StringTable(), new KnownKeys(), null)!.bytes).toBeInstanceOf(
       Uint8Array,
     );
+  });
+
+  test("a body in chunks is read in place, 3 MB too: its memory grows before the read, never during it", () => {
+    watch();
+    const clients = Array.from({ length: 20_000 }, (_, n) => ({
+      addr: `10.0.${n >> 8}.${n & 255}:1`,
+      idle: n,
+    }));
+    const bytes = bytesOf(JSON.stringify({ time: "t", clients }));
+    const scanned = scanClientBody(chunksOf(bytes), new StringTable(), new KnownKeys(), reader)!;
+    // Read by the module itself (a view left without its bytes would have sent it to the JavaScript reader).
+    expect(results).toHaveLength(1);
+    expect(scanned.bytes).toBeUndefined();
+    expect(scanned.sessions.size).toBe(20_000);
+    const page = scanned.page("", 0, () => {
+      throw new Error("not reached");
+    });
+    expect([page.addrAt(0), page.addrAt(19_999)]).toEqual(["10.0.0.0:1", "10.0.78.31:1"]);
+  });
+
+  test("a body in chunks the module declines is read by the JavaScript reader from a buffer of its own", () => {
+    watch();
+    const declined = bytesOf('{"clients":[{"name":"\\u0041","peer":"10.1.1.1:5"},{"addr":"10.1.1.2:6"}]}');
+    const scanned = scanClientBody(chunksOf(declined), new StringTable(), new KnownKeys(), reader)!;
+    expect(results).toEqual([-1]);
+    // Its columns point into that buffer, which the module's next page does not overwrite.
+    expect(scanned.bytes).toBeInstanceOf(Uint8Array);
+    const page = scanned.page("", 0, () => {
+      throw new Error("not reached");
+    });
+    scanClientBody(
+      chunksOf(bytesOf('{"clients":[{"peer":"10.9.9.9:9999"}]}')),
+      new StringTable(),
+      undefined,
+      reader,
+    );
+    expect([page.addrAt(0), page.addrAt(1)]).toEqual(["10.1.1.1:5", "10.1.1.2:6"]);
+    const facts = {} as WireSessionFacts;
+    page.read(0, facts);
+    expect(facts.name).toBe("A");
   });
 
   test("a page of 3 MB (its memory grows) and long strings (kept as bytes) agree", () => {
