@@ -7,7 +7,8 @@
 //
 // Memory (offsets in bytes):
 //   KEYS    the keys of the last client, by rank, to recognise the next client's keys by two 8-byte compares:
-//           64 bytes a rank (length, field, then mask and word of bytes 0-7 and of bytes 8-15)
+//           64 bytes a rank (length, field, then mask and word of bytes 0-7 and of bytes 8-15; at 40 the
+//           length, word and mask of the last value of up to 8 bytes checked there for a skipped field)
 //   INDEX   the string table's slots: the id of the string filed there, 0 for none (see `intern`)
 //   ENTRIES the table's strings by id, 32 bytes each, one after the other
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
@@ -269,6 +270,19 @@ function rememberKey(s: usize, e: usize, rank: i32, field: i32): void {
   store<u64>(slot, load<u64>(s + 8) & high, 32);
 }
 
+/** Remembers the checked value `[s, e)` of a skipped field at the rank of `slot`, when 8 bytes or fewer. */
+function rememberValue(slot: usize, s: usize, e: usize): void {
+  const n = <i32>(e - s);
+  if (n > 8) {
+    store<i32>(slot, 0, 40);
+    return;
+  }
+  const mask = firstBytes(n);
+  store<i32>(slot, n, 40);
+  store<u64>(slot, load<u64>(s) & mask, 48);
+  store<u64>(slot, mask, 56);
+}
+
 /** A JSON number at `p`, checked and skipped: the position past it, or 0. */
 function skipNumber(p: usize): usize {
   let c = <u32>load<u8>(p);
@@ -401,18 +415,32 @@ function client(p: usize): usize {
       let c = <u32>load<u8>(++p);
       if (c <= 32) c = load<u8>((p = ws(p)));
       if (field == 0) {
-        // Skipped, but checked.
-        if (c == 34) {
-          p = endOfString(p + 1, false);
-          if (p == 0) return 0;
-          p++;
-        } else if (c == 45 || c - 48 < 10) {
-          p = skipNumber(p);
-          if (p == 0) return 0;
-        } else if (c == 110 && is4(p, NULL)) p += 4;
-        else if (c == 116 && is4(p, TRUE)) p += 4;
-        else if (c == 102 && is4(p + 1, ALSE)) p += 5;
-        else return 0;
+        // Skipped, but checked: a value of the same bytes as the last one checked at this rank, ended there,
+        // is valid too.
+        const slot = KEYS + ((<usize>min(rank, KEY_SLOTS - 1)) << 6);
+        const known = <usize>load<i32>(slot, 40);
+        const after = load<u8>(p + known);
+        if (
+          known != 0 &&
+          (load<u64>(p) & load<u64>(slot, 56)) == load<u64>(slot, 48) &&
+          (after == 44 || after == 125)
+        ) {
+          p += known;
+        } else {
+          const start = p;
+          if (c == 34) {
+            p = endOfString(p + 1, false);
+            if (p == 0) return 0;
+            p++;
+          } else if (c == 45 || c - 48 < 10) {
+            p = skipNumber(p);
+            if (p == 0) return 0;
+          } else if (c == 110 && is4(p, NULL)) p += 4;
+          else if (c == 116 && is4(p, TRUE)) p += 4;
+          else if (c == 102 && is4(p + 1, ALSE)) p += 5;
+          else return 0;
+          rememberValue(slot, start, p);
+        }
       } else if (field <= PEER) {
         let start: usize = 0;
         let end: usize = 0;

@@ -544,6 +544,27 @@ describe("the WebAssembly reader of the clients", () => {
     expect(results.every((stop) => stop > 0)).toBe(true);
   });
 
+  test.each([
+    ["a number that goes on", '[{"fd":0,"x":1},{"fd":01,"x":1}]', false],
+    ["a literal that goes on", '[{"x":true},{"x":truex}]', false],
+    ["a number that goes on as a fraction, then an exponent", '[{"q":12},{"q":12.5},{"q":12.5e}]', false],
+    ["a string of the same start, unclosed", '[{"f":"N"},{"f":"N]', false],
+    ["the same string, then a space", '[{"f":"N"},{"f":"N" },{"f":"N"}]', true],
+    ["a shorter and a longer value", '[{"f":"NN","n":10},{"f":"N","n":1},{"f":"NNN","n":100}]', true],
+    ["the same value at another key of that rank", '[{"a":-1,"b":"r"},{"c":-1,"d":"r"}]', true],
+  ])(
+    "a skipped value of the bytes the client before had there is checked all the same: %s",
+    (_what, clients, valid) => {
+      watch();
+      const bytes = bytesOf(`{"clients":${clients}}`);
+      expect(byJson(bytes) !== "not json").toBe(valid);
+      expect(agrees(bytes)).toBe(valid);
+      // The module read each valid page itself, and declined the others (the JavaScript reader declined too).
+      expect(results).toEqual([valid ? expect.any(Number) : -1]);
+      if (valid) expect(results[0]).toBeGreaterThan(0);
+    },
+  );
+
   test("addresses of every length, the last one at the input's end, are read itself and agree", () => {
     watch();
     // 0 to 60 bytes: none, part of one, exactly one and several of the 16-byte blocks the module copies them in.
