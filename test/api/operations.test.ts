@@ -219,6 +219,22 @@ describe("each operation sends the documented request and maps the answer", () =
     expect(line?.fields).toMatchObject({ operation: "listClients", method: "GET", status: 200, attempt: 1 });
   });
 
+  test("query values are percent-encoded where they must be, left as they are where they need not", async () => {
+    await client.dcs.listClients(INSTANCE, {
+      nodeId: NODE,
+      offset: 0,
+      limit: 5,
+      addr: "[::1]:6379 a!*'()~_.",
+    });
+    const [rec] = server.requests;
+    // Unreserved characters (ids, numbers, `-_.~`) as sent; everything else as %XX, `!*'()` included.
+    expect(rec!.rawQuery).toBe(
+      `node_id=${NODE}&offset=0&limit=5&addr=%5B%3A%3A1%5D%3A6379%20a%21%2A%27%28%29~_.`,
+    );
+    expect(rec!.query.get("addr")).toBe("[::1]:6379 a!*'()~_.");
+    expectValidSignature(server, rec!);
+  });
+
   test("killAllClients for one node and for every node (the page's unquoted job_id)", async () => {
     await expect(client.dcs.killAllClients(INSTANCE, { nodeId: NODE })).resolves.toEqual({
       jobId: "8abf6e1e824dfcb201824e02ee9a0015",
