@@ -157,7 +157,7 @@ function sameBytes(a: usize, b: usize, length: i32): bool {
  * of INDEX holds an id; its entry in ENTRIES is 32 bytes: hash, where its bytes are in STORE, length, and for
  * a string of 16 bytes or fewer its two words, which a lookup compares instead of the bytes. The entries lie
  * one after the other, so the few hundred strings of a listing share few cache lines (where slots of 32 bytes
- * spread them over 2 MB: a page's text fields took 2-5 % longer, measured in docs/performance.md).
+ * spread them over 2 MB, a listing took 2-5 % longer: docs/performance.md).
  */
 function intern(s: usize, e: usize): i32 {
   const length = <i32>(e - s);
@@ -527,12 +527,11 @@ function client(p: usize): usize {
 }
 
 /**
- * Reads the clients at `from` (at or past INPUT: the body just past the `[` of `clients`, then at least 32 zero
- * bytes) into
- * the addresses from `addresses` (room for as many bytes as the input, plus 16), records of ids from `ids`
- * and records of counts from `counts` (8-byte aligned, the first far enough from the second for every client
- * the input can hold; memory grows to hold them): how many, DECLINED, or TABLE_FULL (then `reset` and read
- * again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
+ * Reads the clients at `from` (at or past INPUT: the body just past the `[` of `clients`, then at least 32
+ * zero bytes) into the addresses from `addresses` (room for as many bytes as the input, plus 16), records of
+ * ids from `ids` and records of counts from `counts` (8-byte aligned, the first far enough from the second
+ * for every client the input can hold; memory grows to hold them): how many, DECLINED, or TABLE_FULL (then
+ * `reset` and read again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
  */
 export function read(from: usize, addresses: usize, ids: usize, counts: usize): i32 {
   input = from;
