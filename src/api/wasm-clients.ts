@@ -193,9 +193,10 @@ const PUSH_CHUNK = 8192;
 /**
  * `push.apply(into, values)`, in chunks: V8 copies a typed array given as `apply`'s arguments in one builtin,
  * fast before it has compiled anything (a spread goes through the iterator). A loop into `new Array(n)` is
- * faster once compiled, but allocates less on V8's heap (no number boxed for the arguments): its young
- * collections then came too seldom to free the bodies' dead buffers in time, and 100 × 10,000 fell into full
- * collections every few pages in most runs (docs/performance.md).
+ * faster once compiled, but with it 100 × 10,000 fell into full collections every few pages in most runs
+ * (docs/performance.md): V8 may allocate arrays made to size in its old space once it has seen them outlive
+ * a young collection, and the loop boxes no number, so young collections, which free the bodies' buffers,
+ * come less often. Which of the two it was is not measured.
  */
 function pushAll(into: number[], values: Int32Array | Float64Array): void {
   for (let at = 0; at < values.length; at += PUSH_CHUNK) {
