@@ -240,10 +240,15 @@ function firstBytes(n: i32): u64 {
   return n >= 8 ? <u64>-1 : ((<u64>1) << (<u64>n * 8)) - 1;
 }
 
+/** Where what is remembered at key rank `rank` lies in KEYS (the ranks past the last share its slot). */
+function keySlot(rank: i32): usize {
+  return KEYS + ((<usize>min(rank, KEY_SLOTS - 1)) << 6);
+}
+
 /** The field of the key at `s` when it is the key remembered at `rank`, else -1. Sets `keyEnd`. */
 let keyEnd: usize = 0;
 function knownKey(s: usize, rank: i32): i32 {
-  const slot = KEYS + ((<usize>min(rank, KEY_SLOTS - 1)) << 6);
+  const slot = keySlot(rank);
   const length = load<i32>(slot);
   if (length == 0 || load<u8>(s + <usize>length) != 34) return -1;
   if ((load<u64>(s) & load<u64>(slot, 8)) != load<u64>(slot, 16)) return -1;
@@ -254,7 +259,7 @@ function knownKey(s: usize, rank: i32): i32 {
 
 /** Remembers the key `[s, e)` of field `field` at `rank` (a key longer than 16 bytes leaves it empty). */
 function rememberKey(s: usize, e: usize, rank: i32, field: i32): void {
-  const slot = KEYS + ((<usize>min(rank, KEY_SLOTS - 1)) << 6);
+  const slot = keySlot(rank);
   const n = <i32>(e - s);
   if (n == 0 || n > KEY_BYTES) {
     store<i32>(slot, 0);
@@ -417,7 +422,7 @@ function client(p: usize): usize {
       if (field == 0) {
         // Skipped, but checked: a value of the same bytes as the last one checked at this rank, ended there,
         // is valid too.
-        const slot = KEYS + ((<usize>min(rank, KEY_SLOTS - 1)) << 6);
+        const slot = keySlot(rank);
         const known = <usize>load<i32>(slot, 40);
         const after = load<u8>(p + known);
         if (

@@ -865,11 +865,10 @@ export function scanClientBody(
 ): ScannedList | undefined {
   if (wasm !== null) {
     const view = wasm.load(body);
-    if (view[0] !== 0xef) {
-      const scanned = new Scanner(view, body.length, strings, keys, wasm, true).body();
-      // A view whose memory grew since has no bytes left: not expected (`load` reserves), but then read again.
-      if (scanned !== undefined && view.byteLength > 0) return scanned;
-    }
+    if (view[0] === 0xef) return undefined; // a byte-order mark: left to the text decoder, as scanClientList does
+    const scanned = new Scanner(view, body.length, strings, keys, wasm, true).body();
+    // A view whose memory grew since has no bytes left: not expected (`load` reserves), but then read again.
+    if (scanned !== undefined && view.byteLength > 0) return scanned;
   }
   return scanClientList(joinBody(body), strings, keys, null);
 }
