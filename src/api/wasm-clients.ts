@@ -51,6 +51,15 @@ const ADDRESS_SLACK = 16;
 
 const PAGE_BYTES = 65536;
 
+/**
+ * Pages whose records stay in the module's memory until they are counted, each in a slot of its own below the
+ * input; a page read while every slot is taken has its records copied out. A scan holds a few pages a node
+ * listed at once (4 by default, of 4 nodes by default).
+ */
+const HELD_SLOTS = 64;
+/** The most clients a slot holds: a page of the largest size the API gives (`limit` ≤ 1000). */
+const HELD_CLIENTS = 1000;
+
 /** `Buffer`'s latin1 decoder, called on a plain Uint8Array. */
 const { latin1Slice } = Buffer.prototype as unknown as {
   latin1Slice(this: Uint8Array, start: number, end: number): string;
@@ -62,18 +71,28 @@ const { latin1Slice } = Buffer.prototype as unknown as {
  */
 export class WasmClientsReader {
   private readonly input: number;
-  private readonly idWords: number;
-  private readonly countWords: number;
+  readonly idWords: number;
+  readonly countWords: number;
   private readonly freshAt: number;
   private readonly capacity: number;
   private strings: string[] = [NONE_KEY];
+  /** Where the held slots start, and each one's bytes: its records of ids, then those of counts. */
+  private readonly heldAt: number;
+  private readonly slotBytes: number;
+  /** The slots no page holds. */
+  private readonly free: number[] = [];
+  /** Gives back the slot of a page dropped without `release` (a page read and then declined, a test's). */
+  private readonly dropped = new FinalizationRegistry<number>((slot) => this.free.push(slot));
 
   constructor(private readonly x: ClientsExports) {
-    this.input = x.INPUT.value;
     this.idWords = x.ID_WORDS.value;
     this.countWords = x.COUNT_WORDS.value;
     this.freshAt = x.FRESH_AT.value;
     this.capacity = x.CAPACITY.value;
+    this.heldAt = align8(x.INPUT.value);
+    this.slotBytes = HELD_CLIENTS * (this.idWords * 4 + this.countWords * 8);
+    this.input = this.heldAt + HELD_SLOTS * this.slotBytes;
+    for (let slot = HELD_SLOTS - 1; slot >= 0; slot--) this.free.push(slot);
   }
 
   /**
@@ -129,16 +148,47 @@ export class WasmClientsReader {
     // A page declined half way has added strings to the table too: they are learnt all the same.
     this.learn(from);
     if (n < 0) return undefined;
-    // The view made after `read`: a memory that grew has a new buffer.
-    const buffer = x.memory.buffer;
-    const sessions = new TalliedSessions(
-      n,
-      this.strings,
-      new Int32Array(buffer, ids, n * this.idWords),
-      new Float64Array(buffer, counts, n * this.countWords),
-      latin1Slice.call(new Uint8Array(buffer), addresses, addresses + x.addressBytes()),
-    );
+    // The views made after `read`: a memory that grew has a new buffer.
+    const memory = new Uint8Array(x.memory.buffer);
+    const addressText = latin1Slice.call(memory, addresses, addresses + x.addressBytes());
+    const idBytes = n * this.idWords * 4;
+    const countBytes = n * this.countWords * 8;
+    const slot = n <= HELD_CLIENTS ? this.free.pop() : undefined;
+    let sessions: TalliedSessions;
+    if (slot === undefined) {
+      // Every slot taken: the records are copied out, into buffers of their own.
+      sessions = new TalliedSessions(n, this.strings, this, NO_SLOT, addressText);
+      sessions.own(memory.slice(ids, ids + idBytes).buffer, memory.slice(counts, counts + countBytes).buffer);
+    } else {
+      const at = this.slotAt(slot);
+      memory.copyWithin(at.ids, ids, ids + idBytes);
+      memory.copyWithin(at.counts, counts, counts + countBytes);
+      sessions = new TalliedSessions(n, this.strings, this, slot, addressText);
+      this.dropped.register(sessions, slot, sessions);
+    }
     return { sessions, stop: start + x.stoppedAt() };
+  }
+
+  /** Where slot `slot`'s records of ids and of counts are. */
+  private slotAt(slot: number): { ids: number; counts: number } {
+    const ids = this.heldAt + slot * this.slotBytes;
+    return { ids, counts: ids + HELD_CLIENTS * this.idWords * 4 };
+  }
+
+  /** The views of the first `size` records of slot `slot`, on the memory as it is now. */
+  heldViews(slot: number, size: number): { ids: Int32Array; counts: Float64Array } {
+    const buffer = this.x.memory.buffer;
+    const at = this.slotAt(slot);
+    return {
+      ids: new Int32Array(buffer, at.ids, size * this.idWords),
+      counts: new Float64Array(buffer, at.counts, size * this.countWords),
+    };
+  }
+
+  /** Slot `slot` is free again: the page that held it is counted. */
+  release(slot: number, page: TalliedSessions): void {
+    this.dropped.unregister(page);
+    this.free.push(slot);
   }
 
   /** The strings the page added to the table, decoded from its input, still at `from` in the module's memory. */
@@ -187,58 +237,92 @@ export class WasmClientsReader {
 const ADDR_START = 5;
 const ADDR_END = 6;
 
-/** The most values `push` is given at once (each is an argument of the call, on the stack). */
-const PUSH_CHUNK = 8192;
+/** The slot of a page whose records are in buffers of their own. */
+const NO_SLOT = -1;
+const NO_IDS = new Int32Array(0);
+const NO_COUNTS = new Float64Array(0);
 
 /**
- * `push.apply(into, values)`, in chunks: V8 copies a typed array given as `apply`'s arguments in one builtin,
- * fast before it has compiled anything (a spread goes through the iterator). A loop into `new Array(n)` is
- * faster once compiled, but with it 100 × 10,000 fell into full collections every few pages in most runs
- * (docs/performance.md): V8 may allocate arrays made to size in its old space once it has seen them outlive
- * a young collection, and the loop boxes no number, so young collections, which free the bodies' buffers,
- * come less often. Which of the two it was is not measured.
- */
-function pushAll(into: number[], values: Int32Array | Float64Array): void {
-  for (let at = 0; at < values.length; at += PUSH_CHUNK) {
-    const chunk = values.subarray(at, at + PUSH_CHUNK) as unknown as number[];
-    Array.prototype.push.apply(into, chunk);
-  }
-}
-
-/**
- * A page's sessions: the module's two arrays of records (which the next page overwrites), copied into arrays
- * of V8's heap and read as `TalliedPage`, and its addresses as one string. Nothing outside V8's heap is kept
- * until the page is counted, neither the records nor the body: such buffers outlive a young collection, and
- * then only a full one frees them, so V8 ran one every few pages, on its other threads (measured in
- * docs/performance.md).
+ * A page's sessions: two arrays of records, read as `TalliedPage`, and its addresses as one string. The
+ * records stay in a slot of the module's memory until the page is counted (`release`), or, where no slot was
+ * free, in buffers of their own. Nothing else outside V8's heap is kept, not the body: buffers made a page at
+ * a time and held past a young collection can be freed only by a full one, and V8 then ran one every few
+ * pages, on its other threads (measured in docs/performance.md). A slot is made once, and copying records
+ * into one is a move of bytes where copying them onto V8's heap was a number at a time.
  */
 export class TalliedSessions implements TalliedPage {
-  readonly ids: number[] = [];
   readonly idStride: number;
-  readonly counts: number[] = [];
   readonly countStride: number;
+  private idView: Int32Array = NO_IDS;
+  private countView: Float64Array = NO_COUNTS;
+  private released = false;
 
   constructor(
     readonly size: number,
     /** The reader's strings by id as the page left them (a table that starts again makes a new array). */
     readonly strings: readonly string[],
-    ids: Int32Array,
-    counts: Float64Array,
+    private readonly home: WasmClientsReader,
+    /** The reader's slot that holds the records; `NO_SLOT` when they are in buffers of their own (`own`). */
+    private readonly slot: number,
     /** The page's addresses one after the other, where each record's offsets point. */
     private readonly addresses: string,
   ) {
-    this.idStride = size === 0 ? 1 : ids.length / size;
-    this.countStride = size === 0 ? 1 : counts.length / size;
-    pushAll(this.ids, ids);
-    pushAll(this.counts, counts);
+    this.idStride = home.idWords;
+    this.countStride = home.countWords;
+  }
+
+  /** Whether the records are in a slot of the module's memory (else in buffers of their own). */
+  get held(): boolean {
+    return this.slot !== NO_SLOT;
+  }
+
+  /** Takes `ids` and `counts` as the page's records (copied out of the module). */
+  own(ids: ArrayBuffer, counts: ArrayBuffer): void {
+    this.idView = new Int32Array(ids);
+    this.countView = new Float64Array(counts);
+  }
+
+  get ids(): Int32Array {
+    if (this.idView.length === 0 && this.size > 0) this.view();
+    return this.idView;
+  }
+
+  get counts(): Float64Array {
+    if (this.countView.length === 0 && this.size > 0) this.view();
+    return this.countView;
+  }
+
+  /**
+   * The page is counted and its records are not read again: their slot may hold another page's. Reading them
+   * after this throws.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.idView = NO_IDS;
+    this.countView = NO_COUNTS;
+    if (this.slot !== NO_SLOT) this.home.release(this.slot, this);
+  }
+
+  /**
+   * Makes the views of the slot: at the first read, and after the module's memory grew (which leaves the views
+   * made before without their bytes).
+   */
+  private view(): void {
+    if (this.released) throw new Error("the records of a released page were read");
+    if (this.slot === NO_SLOT) return;
+    const { ids, counts } = this.home.heldViews(this.slot, this.size);
+    this.idView = ids;
+    this.countView = counts;
   }
 
   /** The address of session `index` (`peer`, else `addr`: plain ASCII), "" when it has none. */
   addrAt(index: number): string {
+    const ids = this.ids;
     const at = index * this.idStride;
-    const start = this.ids[at + ADDR_START]!;
+    const start = ids[at + ADDR_START]!;
     if (start < 0) return "";
-    return this.addresses.slice(start, this.ids[at + ADDR_END]!);
+    return this.addresses.slice(start, ids[at + ADDR_END]!);
   }
 }
 
@@ -287,11 +371,12 @@ let loaded: WasmClientsReader | null | undefined;
  * compile it (it needs WebAssembly's 128-bit SIMD), and the JavaScript reader then reads every page.
  */
 export function wasmClientsReader(): WasmClientsReader | null {
-  if (loaded === undefined) loaded = load();
+  if (loaded === undefined) loaded = loadWasmClientsReader();
   return loaded;
 }
 
-function load(): WasmClientsReader | null {
+/** A new instance of the module and its reader (tests use one of their own); null as `wasmClientsReader`. */
+export function loadWasmClientsReader(): WasmClientsReader | null {
   for (const path of modulePaths()) {
     let bytes: Buffer;
     try {

@@ -68,10 +68,12 @@ export const TALLY_SUBSCRIPTIONS = 2;
  */
 export interface TalliedPage {
   readonly strings: readonly string[];
-  readonly ids: readonly number[];
+  readonly ids: ArrayLike<number>;
   readonly idStride: number;
-  readonly counts: readonly number[];
+  readonly counts: ArrayLike<number>;
   readonly countStride: number;
+  /** The page is counted: its records are not read again, and the memory that holds them may serve another. */
+  release?(): void;
 }
 
 /** Reads session `index` of a tallied page into `into`, as `WireClientPage.read` gives it. */

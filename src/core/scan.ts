@@ -331,6 +331,7 @@ function foldPage(acc: SessionAccumulator, nodeId: string, page: WireClientPage,
   facts.page = page;
   if (page.tallied !== undefined) {
     acc.addTallied(nodeId, page.tallied, page.size, facts);
+    page.tallied.release?.();
     return;
   }
   for (let i = 0; i < page.size; i++) {

@@ -9,8 +9,20 @@
  * the product).
  */
 import { utf8Text, type BodyChunks } from "../../src/api/http";
-import { KnownKeys, StringTable, scanClientBody, scanClientList, tableHash } from "../../src/api/page-scan";
-import { WasmClientsReader, wasmClientsReader } from "../../src/api/wasm-clients";
+import {
+  KnownKeys,
+  ScannedList,
+  StringTable,
+  scanClientBody,
+  scanClientList,
+  tableHash,
+} from "../../src/api/page-scan";
+import {
+  TalliedSessions,
+  WasmClientsReader,
+  loadWasmClientsReader,
+  wasmClientsReader,
+} from "../../src/api/wasm-clients";
 import { readParsedClient, wireText, UNREADABLE, type WireSessionFacts } from "../../src/api/wire-page";
 import { Snapshot } from "../../src/emulator/snapshot";
 import { createSyntheticNodes } from "../../src/emulator/synthetic";
@@ -596,6 +608,100 @@ describe("the WebAssembly reader of the clients", () => {
     expect(scanClientList(pageOf(1), new StringTable(), new KnownKeys(), null)!.bytes).toBeInstanceOf(
       Uint8Array,
     );
+  });
+
+  /** Pages of two sessions whose every field tells page `n` apart, read by `own` (a reader of its own). */
+  const heldPageOf = (n: number) =>
+    bytesOf(
+      JSON.stringify({
+        clients: [
+          {
+            addr: `10.1.${n}.1:1`,
+            name: `n${n}`,
+            user: `u${n}`,
+            db: `${n}`,
+            cmd: `c${n}`,
+            idle: n,
+            age: 2 * n,
+            sub: n,
+          },
+          { peer: `10.2.${n}.2:2`, idle: 1000 + n, psub: 1 },
+        ],
+      }),
+    );
+  /** What page `n` must read: the general way's sessions of the same bytes. */
+  const expectedOf = (n: number) => (byJson(heldPageOf(n)) as { sessions: unknown[] }).sessions;
+  /** Every session of a scanned page, read back. */
+  const sessionsOf = (sessions: TalliedSessions) => {
+    const page = new ScannedList({}, sessions).page("", 0, () => {
+      throw new Error("not reached");
+    });
+    return Array.from({ length: page.size }, (_, i) => {
+      const facts = {} as WireSessionFacts;
+      page.read(i, facts);
+      return { ...facts, addr: page.addrAt(i) };
+    });
+  };
+  const readHeld = (own: WasmClientsReader, n: number, strings: StringTable, keys: KnownKeys) =>
+    scanClientList(heldPageOf(n), strings, keys, own)!.sessions as TalliedSessions;
+
+  test("a page's records stay in a slot of the module's memory until it is released, and the slot then serves another", () => {
+    const own = loadWasmClientsReader()!;
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    const first = readHeld(own, 1, strings, keys);
+    expect(first.held).toBe(true);
+    const later = Array.from({ length: 10 }, (_, k) => readHeld(own, k + 2, strings, keys));
+    // The module wrote ten pages since: the first one's records are where it left them.
+    expect(sessionsOf(first)).toEqual(expectedOf(1));
+    later.forEach((page, k) => expect(sessionsOf(page)).toEqual(expectedOf(k + 2)));
+    first.release();
+    first.release();
+    expect(() => first.ids).toThrow("the records of a released page were read");
+    expect(() => first.counts).toThrow("released");
+    // The slot it gave back is taken again, and pages are read right into it and beside it.
+    const again = Array.from({ length: 3 }, (_, k) => readHeld(own, k + 20, strings, keys));
+    again.forEach((page, k) => {
+      expect(page.held).toBe(true);
+      expect(sessionsOf(page)).toEqual(expectedOf(k + 20));
+    });
+    later.forEach((page, k) => expect(sessionsOf(page)).toEqual(expectedOf(k + 2)));
+  });
+
+  test("pages read while every slot is held have their records copied out, and every page reads", () => {
+    const own = loadWasmClientsReader()!;
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    const pages = Array.from({ length: 80 }, (_, n) => readHeld(own, n, strings, keys));
+    // 64 slots: the first pages hold them, the rest are copies; none is lost either way.
+    expect(pages.slice(0, 64).every((page) => page.held)).toBe(true);
+    expect(pages.slice(64).some((page) => page.held)).toBe(false);
+    pages.forEach((page, n) => expect(sessionsOf(page)).toEqual(expectedOf(n)));
+    // A copy is released like a held page, and a slot given back serves the next page.
+    pages[70]!.release();
+    expect(() => pages[70]!.ids).toThrow("released");
+    pages[3]!.release();
+    const next = readHeld(own, 90, strings, keys);
+    expect(next.held).toBe(true);
+    expect(sessionsOf(next)).toEqual(expectedOf(90));
+  });
+
+  test("a held page reads the same after the module's memory grew (its views are made again)", () => {
+    const own = loadWasmClientsReader()!;
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    const first = readHeld(own, 5, strings, keys);
+    expect(sessionsOf(first)).toEqual(expectedOf(5));
+    const views = first.ids;
+    const clients = Array.from({ length: 60_000 }, (_, n) => ({
+      addr: `10.3.${n >> 8}.${n & 255}:1`,
+      idle: n,
+    }));
+    const big = scanClientBody(chunksOf(bytesOf(JSON.stringify({ clients }))), strings, keys, own)!;
+    expect(big.sessions.size).toBe(60_000);
+    // The memory grew: the views made before are left without their bytes, and the page makes new ones.
+    expect(views.length).toBe(0);
+    expect(sessionsOf(first)).toEqual(expectedOf(5));
   });
 
   test("a body in chunks is read in place, 3 MB too: its memory grows before the read, never during it", () => {
