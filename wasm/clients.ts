@@ -9,10 +9,14 @@
 //   KEYS    the keys of the last client, by rank, to recognise the next client's keys by two 8-byte compares:
 //           64 bytes a rank (length, field, then mask and word of bytes 0-7 and of bytes 8-15; at 40 the
 //           length, word and mask of the last value of up to 8 bytes checked there for a skipped field)
+//   RUNS    by rank, 16 bytes: a run of skipped fields read from there in a client of this page (where its
+//           bytes start, how many, how many keys), and where the key of that rank started in the last client
 //   INDEX   the string table's slots: the id of the string filed there, 0 for none (see `intern`)
 //   ENTRIES the table's strings by id, 32 bytes each, one after the other
 //   STORE   a copy of the bytes of each string longer than 16 bytes that the table holds
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
+//   SEEN    `tally`'s count of each id of the field it counts (zero between calls)
+//   TALLIED what `tally` counted of a page (see TALLIED_AT)
 //   INPUT   the input: the clients of the body from just past the `[` of `clients` (the whole body may be
 //           here, the input then starting inside it), then zeros; then the page's addresses, one after the
 //           other, and the two arrays of records
@@ -31,15 +35,29 @@ const FRESH_MAX: i32 = SLOTS / 2;
 const SHORT: i32 = 16;
 
 const KEYS: usize = 64;
-const INDEX: usize = KEYS + <usize>KEY_SLOTS * 64;
+const RUNS: usize = KEYS + <usize>KEY_SLOTS * 64;
+const INDEX: usize = RUNS + <usize>KEY_SLOTS * 16;
 const ENTRIES: usize = INDEX + <usize>SLOTS * 4;
 const STORE: usize = ENTRIES + <usize>(SLOTS / 2 + 1) * 32;
 const FRESH: usize = STORE + <usize>STORE_BYTES;
-export const INPUT: usize = FRESH + <usize>FRESH_MAX * 12;
+const SEEN: usize = FRESH + <usize>FRESH_MAX * 12;
+/** The most clients `tally` counts at once: a page of the largest size the API gives. */
+export const TALLY_CLIENTS: i32 = 1000;
+// One count an id (ids run to SLOTS / 2), and 8-byte aligned after it.
+const TALLIED: usize = SEEN + <usize>(SLOTS / 2 + 2) * 4;
+export const INPUT: usize = TALLIED + 128 + <usize>TALLY_CLIENTS * (5 * 8 + 4);
 /** The words of a client's record of ids, and of its record of counts. */
 export const ID_WORDS: i32 = 7;
 export const COUNT_WORDS: i32 = 3;
 export const FRESH_AT: usize = FRESH;
+/**
+ * What `tally` counted, in i32 words from TALLIED_AT: at 0-4 the number of distinct ids of each text field (in
+ * the order of a record's ids), at 5-9 the clients by idle bucket (under 60 s, 600 s, 3,600 s, 86,400 s, the
+ * rest), at 10 the clients with a subscription, at 11 how many candidates; the highest idle time as an f64 at
+ * word 12, the highest age at 14; from word 32, for each field, TALLY_CLIENTS pairs (id, clients), in the order
+ * the ids first appear; then the candidates' indexes.
+ */
+export const TALLIED_AT: usize = TALLIED;
 /** How many strings the table holds at most: past half its slots, `read` answers TABLE_FULL. */
 export const CAPACITY: i32 = SLOTS / 2;
 
@@ -98,6 +116,65 @@ export function addressBytes(): i32 {
 /** How many strings the table holds. */
 export function heldCount(): i32 {
   return held;
+}
+
+/**
+ * Counts the first `n` records (n ≤ TALLY_CLIENTS) of ids at `ids` and of counts at `counts`, as read wrote
+ * them, into TALLIED: the distinct ids of each text field with their clients, the idle buckets, the highest
+ * idle time and age, the clients with a subscription, and the candidates for the most idle list: the indexes,
+ * in order, of the clients whose idle time is at least `floorIdle`.
+ */
+export function tally(ids: usize, counts: usize, n: i32, floorIdle: f64): void {
+  const words = (<usize>ID_WORDS) << 2;
+  for (let field: i32 = 0; field < 5; field++) {
+    const pairs = TALLIED + 128 + <usize>(field * TALLY_CLIENTS) * 8;
+    let distinct: usize = 0;
+    let at = ids + ((<usize>field) << 2);
+    for (let i: i32 = 0; i < n; i++, at += words) {
+      const id = load<i32>(at);
+      const seen = SEEN + ((<usize>id) << 2);
+      const clients = load<i32>(seen);
+      if (clients == 0) store<i32>(pairs + (distinct++ << 3), id);
+      store<i32>(seen, clients + 1);
+    }
+    for (let k: usize = 0; k < distinct; k++) {
+      const seen = SEEN + ((<usize>load<i32>(pairs + (k << 3))) << 2);
+      store<i32>(pairs + (k << 3), load<i32>(seen), 4);
+      store<i32>(seen, 0);
+    }
+    store<i32>(TALLIED + ((<usize>field) << 2), <i32>distinct);
+  }
+  let under1m: i32 = 0;
+  let under10m: i32 = 0;
+  let under1h: i32 = 0;
+  let under24h: i32 = 0;
+  let subscribers: i32 = 0;
+  let maxIdle: f64 = 0;
+  let maxAge: f64 = 0;
+  const candidates = TALLIED + 128 + <usize>(5 * TALLY_CLIENTS) * 8;
+  let candidate: usize = 0;
+  let at = counts;
+  for (let i: i32 = 0; i < n; i++, at += (<usize>COUNT_WORDS) << 3) {
+    const idle = load<f64>(at);
+    const age = load<f64>(at, 8);
+    if (idle < 60) under1m++;
+    else if (idle < 600) under10m++;
+    else if (idle < 3600) under1h++;
+    else if (idle < 86400) under24h++;
+    if (idle > maxIdle) maxIdle = idle;
+    if (age > maxAge) maxAge = age;
+    if (load<f64>(at, 16) > 0) subscribers++;
+    if (idle >= floorIdle) store<i32>(candidates + (candidate++ << 2), i);
+  }
+  store<i32>(TALLIED, under1m, 20);
+  store<i32>(TALLIED, under10m, 24);
+  store<i32>(TALLIED, under1h, 28);
+  store<i32>(TALLIED, under24h, 32);
+  store<i32>(TALLIED, n - under1m - under10m - under1h - under24h, 36);
+  store<i32>(TALLIED, subscribers, 40);
+  store<i32>(TALLIED, <i32>candidate, 44);
+  store<f64>(TALLIED, maxIdle, 48);
+  store<f64>(TALLIED, maxAge, 56);
 }
 
 /** Empties the string table: ids start again from 1. */
@@ -384,6 +461,36 @@ function ipOf(s: usize, e: usize): i32 {
   return intern(ipStart, ipEnd);
 }
 
+/**
+ * Whether the `length` bytes at `p` are those at `q` (an earlier client of the same input). The input is
+ * followed by zeros, which no run holds, so the compare stops within 16 bytes past the input's end.
+ */
+function sameRun(p: usize, q: usize, length: i32): bool {
+  let k: i32 = 0;
+  for (; k + 16 <= length; k += 16) {
+    if (i8x16.bitmask(i8x16.eq(v128.load(p + <usize>k), v128.load(q + <usize>k))) != 0xffff) return false;
+  }
+  const rest = length - k;
+  if (rest == 0) return true;
+  const wanted = (1 << rest) - 1;
+  return (i8x16.bitmask(i8x16.eq(v128.load(p + <usize>k), v128.load(q + <usize>k))) & wanted) == wanted;
+}
+
+/**
+ * The skipped fields read one by one from rank `from` to rank `to` (not included), whose key starts at `end`,
+ * make a run from each of those ranks: the next client whose bytes from that rank are the same skips them all
+ * at once. The keys and values were checked, so the same bytes at the same place of a client are valid too.
+ */
+function closeStretch(from: i32, to: i32, end: usize): void {
+  for (let rank = from; rank < to; rank++) {
+    const run = RUNS + ((<usize>rank) << 4);
+    const start = <usize>load<i32>(run, 12);
+    store<i32>(run, <i32>start);
+    store<i32>(run, <i32>(end - start), 4);
+    store<i32>(run, to - rank, 8);
+  }
+}
+
 /** `p` is on the `{` of a client: its record written at `out`, and the position past its `}`, or 0. */
 function client(p: usize): usize {
   if (load<u8>(p) != 123) return 0;
@@ -400,10 +507,23 @@ function client(p: usize): usize {
   let age: f64 = 0;
   let sub: f64 = 0;
   let psub: f64 = 0;
+  // The first rank of the skipped fields read one by one just before, or -1.
+  let stretch: i32 = -1;
   if (load<u8>(p) != 125) {
     for (let rank: i32 = 0; ; rank++) {
       if (load<u8>(p) != 34) return 0;
       const keyStart = p + 1;
+      if (rank < KEY_SLOTS - 1) {
+        // The skipped fields of an earlier client from this rank, byte for byte: taken at once.
+        const run = RUNS + ((<usize>rank) << 4);
+        const length = load<i32>(run, 4);
+        if (length != 0 && sameRun(p, <usize>load<i32>(run), length)) {
+          p += <usize>length;
+          rank += load<i32>(run, 8) - 1;
+          stretch = -1;
+          continue;
+        }
+      }
       let field = knownKey(keyStart, rank);
       if (field >= 0) {
         p = keyEnd;
@@ -412,6 +532,15 @@ function client(p: usize): usize {
         if (p == 0) return 0;
         field = fieldOf(keyStart, p);
         rememberKey(keyStart, p, rank, field);
+      }
+      if (rank < KEY_SLOTS - 1) {
+        if (field == 0) {
+          if (stretch < 0) stretch = rank;
+          store<i32>(RUNS + ((<usize>rank) << 4), <i32>(keyStart - 1), 12);
+        } else if (stretch >= 0) {
+          closeStretch(stretch, rank, keyStart - 1);
+          stretch = -1;
+        }
       }
       if (load<u8>(++p) != 58) {
         p = ws(p);
@@ -539,6 +668,8 @@ function client(p: usize): usize {
  * `reset` and read again). `stoppedAt` tells where it stopped: the caller checks that the `]` is there.
  */
 export function read(from: usize, addresses: usize, ids: usize, counts: usize): i32 {
+  // Runs point into the input they were read from: none is known at the start of another.
+  memory.fill(RUNS, 0, <usize>KEY_SLOTS * 16);
   input = from;
   fresh = 0;
   full = false;

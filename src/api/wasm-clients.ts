@@ -12,6 +12,7 @@ import type { BodyChunks } from "./http";
 import {
   NONE_KEY,
   readTallied,
+  type PageTally,
   type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
@@ -32,7 +33,10 @@ interface ClientsExports {
   COUNT_WORDS: { readonly value: number };
   FRESH_AT: { readonly value: number };
   CAPACITY: { readonly value: number };
+  TALLIED_AT: { readonly value: number };
+  TALLY_CLIENTS: { readonly value: number };
   read(from: number, addresses: number, ids: number, counts: number): number;
+  tally(ids: number, counts: number, n: number, floorIdle: number): void;
   addressBytes(): number;
   freshCount(): number;
   stoppedAt(): number;
@@ -81,6 +85,8 @@ export class WasmClientsReader {
   private readonly slotBytes: number;
   /** The slots no page holds. */
   private readonly free: number[] = [];
+  /** What `tally` last counted, read from the module's memory. */
+  private readonly counted: ModuleTally;
   /** Gives back the slot of a page dropped without `release` (a page read and then declined, a test's). */
   private readonly dropped = new FinalizationRegistry<number>((slot) => this.free.push(slot));
 
@@ -93,6 +99,7 @@ export class WasmClientsReader {
     this.slotBytes = HELD_CLIENTS * (this.idWords * 4 + this.countWords * 8);
     this.input = this.heldAt + HELD_SLOTS * this.slotBytes;
     for (let slot = HELD_SLOTS - 1; slot >= 0; slot--) this.free.push(slot);
+    this.counted = new ModuleTally(x.TALLIED_AT.value, x.TALLY_CLIENTS.value);
   }
 
   /**
@@ -183,6 +190,14 @@ export class WasmClientsReader {
       ids: new Int32Array(buffer, at.ids, size * this.idWords),
       counts: new Float64Array(buffer, at.counts, size * this.countWords),
     };
+  }
+
+  /** What the module counts of the first `size` records of slot `slot` (see `TalliedPage.tally`). */
+  tallyOf(slot: number, size: number, floorIdle: number): PageTally | undefined {
+    if (size > this.x.TALLY_CLIENTS.value) return undefined;
+    const at = this.slotAt(slot);
+    this.x.tally(at.ids, at.counts, size, floorIdle);
+    return this.counted.refresh(this.x.memory.buffer);
   }
 
   /** Slot `slot` is free again: the page that held it is counted. */
@@ -292,6 +307,12 @@ export class TalliedSessions implements TalliedPage {
     return this.countView;
   }
 
+  /** Counted by the module where the records are in a slot (else undefined: they are counted in JavaScript). */
+  tally(size: number, floorIdle: number): PageTally | undefined {
+    if (this.released) throw new Error("the records of a released page were read");
+    return this.slot === NO_SLOT ? undefined : this.home.tallyOf(this.slot, size, floorIdle);
+  }
+
   /**
    * The page is counted and its records are not read again: their slot may hold another page's. Reading them
    * after this throws.
@@ -323,6 +344,62 @@ export class TalliedSessions implements TalliedPage {
     const start = ids[at + ADDR_START]!;
     if (start < 0) return "";
     return this.addresses.slice(start, ids[at + ADDR_END]!);
+  }
+}
+
+/** `tally`'s answer in the module's memory (its layout is told at `TALLIED_AT` in wasm/clients.ts). */
+class ModuleTally implements PageTally {
+  private words = new Int32Array(0);
+  private floats = new Float64Array(0);
+
+  constructor(
+    private readonly at: number,
+    private readonly perField: number,
+  ) {}
+
+  /** Views on `buffer`, made again when the memory grew. */
+  refresh(buffer: ArrayBuffer): this {
+    if (this.words.buffer !== buffer) {
+      this.words = new Int32Array(buffer, this.at, 32 + this.perField * 11);
+      this.floats = new Float64Array(buffer, this.at, 8);
+    }
+    return this;
+  }
+
+  distinct(field: number): number {
+    return this.words[field]!;
+  }
+
+  idAt(field: number, k: number): number {
+    return this.words[32 + 2 * (field * this.perField + k)]!;
+  }
+
+  sessionsAt(field: number, k: number): number {
+    return this.words[33 + 2 * (field * this.perField + k)]!;
+  }
+
+  inBucket(bucket: number): number {
+    return this.words[5 + bucket]!;
+  }
+
+  get subscribers(): number {
+    return this.words[10]!;
+  }
+
+  get candidates(): number {
+    return this.words[11]!;
+  }
+
+  get maxIdleSeconds(): number {
+    return this.floats[6]!;
+  }
+
+  get maxAgeSeconds(): number {
+    return this.floats[7]!;
+  }
+
+  candidateAt(k: number): number {
+    return this.words[32 + 10 * this.perField + k]!;
   }
 }
 

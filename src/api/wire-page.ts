@@ -74,6 +74,31 @@ export interface TalliedPage {
   readonly countStride: number;
   /** The page is counted: its records are not read again, and the memory that holds them may serve another. */
   release?(): void;
+  /**
+   * The first `size` sessions counted by the reader itself, with the candidates for the most idle list taken
+   * from those whose idle time is at least `floorIdle`; undefined where it does not count them. The answer is
+   * valid until the next call of any page's `tally`.
+   */
+  tally?(size: number, floorIdle: number): PageTally | undefined;
+}
+
+/** What a reader counted of a page's sessions (`TalliedPage.tally`). */
+export interface PageTally {
+  /** How many distinct ids text field `field` (`TALLY_IP`…) has. */
+  distinct(field: number): number;
+  /** The `k`th distinct id of field `field`, in the order the ids first appear, … */
+  idAt(field: number, k: number): number;
+  /** …and how many sessions have it. */
+  sessionsAt(field: number, k: number): number;
+  /** Sessions by idle bucket, in the order of `IDLE_BUCKETS` (lower bounds inclusive). */
+  inBucket(bucket: number): number;
+  /** Sessions with a subscription. */
+  readonly subscribers: number;
+  readonly maxIdleSeconds: number;
+  readonly maxAgeSeconds: number;
+  /** How many sessions idle at least the floor given, and the index of the `k`th of them, in their order. */
+  readonly candidates: number;
+  candidateAt(k: number): number;
 }
 
 /** Reads session `index` of a tallied page into `into`, as `WireClientPage.read` gives it. */

@@ -343,6 +343,17 @@ export interface AccumulatorOptions {
 const MAP_NAMES = ["byClientIp", "byUser", "byDb", "byCommand", "byName"] as const;
 type MapName = (typeof MAP_NAMES)[number];
 
+/** The map of each text field of a `TalliedPage`'s records, by the field's index (`TALLY_IP`…). */
+const TALLIED_MAPS: readonly MapName[] = (() => {
+  const maps: MapName[] = [];
+  maps[TALLY_IP] = "byClientIp";
+  maps[TALLY_NAME] = "byName";
+  maps[TALLY_USER] = "byUser";
+  maps[TALLY_DB] = "byDb";
+  maps[TALLY_CMD] = "byCommand";
+  return maps;
+})();
+
 /** Feed sessions with `add`; read the figures with `result`. Memory is bounded by the options, not the feed. */
 export class SessionAccumulator {
   private total = 0;
@@ -408,21 +419,58 @@ export class SessionAccumulator {
    * `add` of each in turn: each map counts a distinct value at a time, unless it could fold during the page
    * (which depends on the sessions' order), when it counts them one by one as `add` does; the top idle
    * sessions are offered only those that idle long enough to enter them. `facts` is filled for those offers.
+   * Where the reader counts the page itself (`tally`), its counts are taken; else they are made here.
    */
   addTallied(nodeId: string, page: TalliedPage, size: number, facts: PageFacts): void {
     this.total += size;
     const last = this.lastNode;
     if (last !== undefined && last.nodeId === nodeId) last.tally.n += size;
     else this.tallyOf(nodeId).n += size;
+    const counted = page.tally?.(size, this.topIdle.floorIdle);
+    if (counted === undefined) {
+      this.countTallied(page, size);
+      this.rankTallied(nodeId, page, size, facts);
+      return;
+    }
     const tally = (this.tally ??= new IdTally());
-    tally.count(this.maps.byClientIp, page, TALLY_IP, size);
-    tally.count(this.maps.byUser, page, TALLY_USER, size);
-    tally.count(this.maps.byDb, page, TALLY_DB, size);
-    tally.count(this.maps.byCommand, page, TALLY_CMD, size);
-    tally.count(this.maps.byName, page, TALLY_NAME, size);
+    for (let field = 0; field < TALLIED_MAPS.length; field++) {
+      const counter = this.maps[TALLIED_MAPS[field]!];
+      const distinct = counted.distinct(field);
+      if (distinct > counter.room) {
+        tally.count(counter, page, field, size);
+        continue;
+      }
+      const strings = page.strings;
+      for (let k = 0; k < distinct; k++)
+        counter.add(strings[counted.idAt(field, k)]!, counted.sessionsAt(field, k));
+    }
+    for (let b = 0; b < this.idle.length; b++) this.idle[b]! += counted.inBucket(b);
+    if (counted.maxIdleSeconds > this.maxIdle) this.maxIdle = counted.maxIdleSeconds;
+    if (counted.maxAgeSeconds > this.maxAge) this.maxAge = counted.maxAgeSeconds;
+    this.subscribers += counted.subscribers;
+    const candidates = counted.candidates;
+    if (candidates === 0) return;
+    // The candidates idle at least the floor the page started with: the floor rises as they enter.
     const { counts, countStride } = page;
     const top = this.topIdle;
     let floor = top.floorIdle;
+    for (let k = 0; k < candidates; k++) {
+      const i = counted.candidateAt(k);
+      if (counts[i * countStride + TALLY_IDLE]! < floor) continue;
+      facts.index = i;
+      readTallied(page, i, facts);
+      top.offer(nodeId, facts);
+      floor = top.floorIdle;
+    }
+  }
+
+  /** The maps and idle figures of `addTallied`, counted here: each map a distinct id at a time. */
+  private countTallied(page: TalliedPage, size: number): void {
+    const tally = (this.tally ??= new IdTally());
+    for (let field = 0; field < TALLIED_MAPS.length; field++) {
+      tally.count(this.maps[TALLIED_MAPS[field]!], page, field, size);
+    }
+    const { counts, countStride } = page;
     for (let i = 0; i < size; i++) {
       const at = i * countStride;
       const idle = counts[at + TALLY_IDLE]!;
@@ -431,6 +479,16 @@ export class SessionAccumulator {
       if (idle > this.maxIdle) this.maxIdle = idle;
       if (age > this.maxAge) this.maxAge = age;
       if (counts[at + TALLY_SUBSCRIPTIONS]! > 0) this.subscribers++;
+    }
+  }
+
+  /** The most idle sessions of `addTallied`, offered those of the page that idle at least the floor. */
+  private rankTallied(nodeId: string, page: TalliedPage, size: number, facts: PageFacts): void {
+    const { counts, countStride } = page;
+    const top = this.topIdle;
+    let floor = top.floorIdle;
+    for (let i = 0; i < size; i++) {
+      const idle = counts[i * countStride + TALLY_IDLE]!;
       // `seq` only orders the sessions offered: one never offered needs no number.
       if (idle < floor) continue;
       facts.index = i;

@@ -21,6 +21,8 @@ import {
   idleBucketOf,
   type SessionFacts,
 } from "../../src/core/aggregate";
+import { KnownKeys, StringTable, scanClientList } from "../../src/api/page-scan";
+import { TalliedSessions, loadWasmClientsReader } from "../../src/api/wasm-clients";
 import { seededRandom } from "../api/helpers";
 
 function facts(over: Partial<SessionFacts> = {}): SessionFacts {
@@ -344,11 +346,13 @@ describe("addTallied: a page of ids counted a distinct value at a time", () => {
     });
   }
 
-  test.each([
+  const cases: [string, { topN: number; trackedKeys?: number; mapCap?: number }][] = [
     ["maps that never fold", { topN: 10 }],
     ["maps that fold during the pages (a small bound)", { topN: 25, trackedKeys: 40, mapCap: 10 }],
     ["no top idle list", { topN: 0 }],
-  ])("gives the figures `add` gives session by session: %s", (_what, options) => {
+  ];
+
+  test.each(cases)("gives the figures `add` gives session by session: %s", (_what, options) => {
     const byPage = new SessionAccumulator(options);
     const bySession = new SessionAccumulator(options);
     const facts = new PageFacts();
@@ -366,4 +370,51 @@ describe("addTallied: a page of ids counted a distinct value at a time", () => {
     expect(byPage.totalSessions).toBe(bySession.totalSessions);
     if ("trackedKeys" in options) expect(byPage.result().approximateMaps.length).toBeGreaterThan(0);
   });
+  test.each(cases)(
+    "gives the same figures on pages the WebAssembly module read and counted itself: %s",
+    (_what, options) => {
+      const reader = loadWasmClientsReader();
+      expect(reader).not.toBeNull();
+      const strings = new StringTable();
+      const keys = new KnownKeys();
+      const byPage = new SessionAccumulator(options);
+      const bySession = new SessionAccumulator(options);
+      const facts = new PageFacts();
+      const text = (value: string) => (value === NONE_KEY ? "" : value);
+      let counted = 0;
+      for (let p = 0; p < 30; p++) {
+        const nodeId = `node-${p % 3}`;
+        const sessions = sessionsOf(p, 1 + ((p * 37) % 200));
+        const body = JSON.stringify({
+          clients: sessions.map((s) => ({
+            addr: s.addr,
+            name: text(s.name),
+            user: text(s.user),
+            db: text(s.db),
+            cmd: text(s.cmd),
+            idle: s.idleSeconds,
+            age: s.ageSeconds,
+            sub: s.subscriptions,
+          })),
+        });
+        const scanned = scanClientList(new TextEncoder().encode(body), strings, keys, reader)!;
+        const tallied = scanned.sessions as TalliedSessions;
+        expect(tallied).toBeInstanceOf(TalliedSessions);
+        const page = scanned.page("", 0, () => {
+          throw new Error("not reached");
+        });
+        const size = p % 5 === 0 ? Math.floor(sessions.length / 2) : sessions.length;
+        if (tallied.tally(size, -1) !== undefined) counted++;
+        facts.page = page;
+        byPage.addTallied(nodeId, tallied, size, facts);
+        tallied.release();
+        for (const s of sessions.slice(0, size)) bySession.add(nodeId, s, s.ip);
+      }
+      // Every page was counted by the module (none left to the JavaScript counting above).
+      expect(counted).toBe(30);
+      expect(byPage.result()).toEqual(bySession.result());
+      if (options.trackedKeys !== undefined)
+        expect(byPage.result().approximateMaps.length).toBeGreaterThan(0);
+    },
+  );
 });
