@@ -203,7 +203,7 @@ export function hintForStatus(
 
 /** Masks a computed signature wherever it appears, whoever's it is. */
 function maskSignatures(text: string): string {
-  return text.replace(/Signature=[0-9A-Fa-f]{16,}/g, "Signature=***");
+  return text.includes("Signature=") ? text.replace(/Signature=[0-9A-Fa-f]{16,}/g, "Signature=***") : text;
 }
 
 /**
@@ -268,16 +268,30 @@ export function prepareCall(
 ): PreparedCall {
   const { operation } = request;
   const { method, path: template } = OPERATIONS[operation];
-  const base = new URL(
+  const base = baseOf(
     operation.startsWith("geminidb") ? settings.endpoints.geminidb : settings.endpoints.dcs,
   );
   const path = fillPath(template, { ...request.params, project_id: settings.projectId });
   const query = buildQuery(request.query);
-  const url = new URL(`${base.origin}${base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`);
+  const url = new URL(`${base}${path}${query ? `?${query}` : ""}`);
   const body = request.body === undefined ? "" : JSON.stringify(request.body);
   const call: PreparedCall = { operation, method, path, url, body, repeatable: REPEATABLE[operation] };
   if (request.readBody) call.readBody = request.readBody;
   return call;
+}
+
+/** An endpoint's origin and path without its trailing slashes, what every path of it is appended to. */
+const BASES = new Map<string, string>();
+function baseOf(endpoint: string): string {
+  let base = BASES.get(endpoint);
+  if (base === undefined) {
+    const url = new URL(endpoint);
+    base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+    // Endpoints are the few of a process's clients: a bound all the same, for one that makes many.
+    if (BASES.size >= 64) BASES.clear();
+    BASES.set(endpoint, base);
+  }
+  return base;
 }
 
 /**

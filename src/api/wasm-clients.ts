@@ -63,6 +63,11 @@ const PAGE_BYTES = 65536;
 const HELD_SLOTS = 64;
 /** The most clients a slot holds: a page of the largest size the API gives (`limit` ≤ 1000). */
 const HELD_CLIENTS = 1000;
+/**
+ * The bytes of addresses a slot holds (48 a client: `[` an IPv6 address of 39 `]:` and a port fit); a page
+ * with more keeps them in a string.
+ */
+const HELD_ADDRESS_BYTES = HELD_CLIENTS * 48;
 
 /** `Buffer`'s latin1 decoder, called on a plain Uint8Array. */
 const { latin1Slice } = Buffer.prototype as unknown as {
@@ -96,7 +101,7 @@ export class WasmClientsReader {
     this.freshAt = x.FRESH_AT.value;
     this.capacity = x.CAPACITY.value;
     this.heldAt = align8(x.INPUT.value);
-    this.slotBytes = HELD_CLIENTS * (this.idWords * 4 + this.countWords * 8);
+    this.slotBytes = HELD_CLIENTS * (this.idWords * 4 + this.countWords * 8) + HELD_ADDRESS_BYTES;
     this.input = this.heldAt + HELD_SLOTS * this.slotBytes;
     for (let slot = HELD_SLOTS - 1; slot >= 0; slot--) this.free.push(slot);
     this.counted = new ModuleTally(x.TALLIED_AT.value, x.TALLY_CLIENTS.value);
@@ -157,29 +162,41 @@ export class WasmClientsReader {
     if (n < 0) return undefined;
     // The views made after `read`: a memory that grew has a new buffer.
     const memory = new Uint8Array(x.memory.buffer);
-    const addressText = latin1Slice.call(memory, addresses, addresses + x.addressBytes());
+    const addressBytes = x.addressBytes();
     const idBytes = n * this.idWords * 4;
     const countBytes = n * this.countWords * 8;
     const slot = n <= HELD_CLIENTS ? this.free.pop() : undefined;
     let sessions: TalliedSessions;
     if (slot === undefined) {
-      // Every slot taken: the records are copied out, into buffers of their own.
-      sessions = new TalliedSessions(n, this.strings, this, NO_SLOT, addressText);
+      // Every slot taken: the records are copied out, into buffers of their own, and the addresses into a string.
+      const text = latin1Slice.call(memory, addresses, addresses + addressBytes);
+      sessions = new TalliedSessions(n, this.strings, this, NO_SLOT, text);
       sessions.own(memory.slice(ids, ids + idBytes).buffer, memory.slice(counts, counts + countBytes).buffer);
     } else {
       const at = this.slotAt(slot);
       memory.copyWithin(at.ids, ids, ids + idBytes);
       memory.copyWithin(at.counts, counts, counts + countBytes);
-      sessions = new TalliedSessions(n, this.strings, this, slot, addressText);
+      let text: string | undefined;
+      if (addressBytes <= HELD_ADDRESS_BYTES)
+        memory.copyWithin(at.addresses, addresses, addresses + addressBytes);
+      else text = latin1Slice.call(memory, addresses, addresses + addressBytes);
+      sessions = new TalliedSessions(n, this.strings, this, slot, text);
       this.dropped.register(sessions, slot, sessions);
     }
     return { sessions, stop: start + x.stoppedAt() };
   }
 
-  /** Where slot `slot`'s records of ids and of counts are. */
-  private slotAt(slot: number): { ids: number; counts: number } {
+  /** Where slot `slot`'s records of ids, of counts and its addresses are. */
+  private slotAt(slot: number): { ids: number; counts: number; addresses: number } {
     const ids = this.heldAt + slot * this.slotBytes;
-    return { ids, counts: ids + HELD_CLIENTS * this.idWords * 4 };
+    const counts = ids + HELD_CLIENTS * this.idWords * 4;
+    return { ids, counts, addresses: counts + HELD_CLIENTS * this.countWords * 8 };
+  }
+
+  /** The bytes `[start, end)` of slot `slot`'s addresses, as a string (they are ASCII). */
+  heldAddress(slot: number, start: number, end: number): string {
+    const at = this.slotAt(slot).addresses;
+    return latin1Slice.call(new Uint8Array(this.x.memory.buffer), at + start, at + end);
   }
 
   /** The views of the first `size` records of slot `slot`, on the memory as it is now. */
@@ -258,12 +275,14 @@ const NO_IDS = new Int32Array(0);
 const NO_COUNTS = new Float64Array(0);
 
 /**
- * A page's sessions: two arrays of records, read as `TalliedPage`, and its addresses as one string. The
- * records stay in a slot of the module's memory until the page is counted (`release`), or, where no slot was
- * free, in buffers of their own. Nothing else outside V8's heap is kept, not the body: buffers made a page at
- * a time and held past a young collection can be freed only by a full one, and V8 then ran one every few
- * pages, on its other threads (measured in docs/performance.md). A slot is made once, and copying records
- * into one is a move of bytes where copying them onto V8's heap was a number at a time.
+ * A page's sessions: two arrays of records, read as `TalliedPage`, and their addresses one after the other.
+ * Records and addresses stay in a slot of the module's memory until the page is counted (`release`); where no
+ * slot was free, the records are in buffers of their own and the addresses in a string. Nothing else outside
+ * V8's heap is kept, not the body: buffers made a page at a time and held past a young collection can be freed
+ * only by a full one, and V8 then ran one every few pages, on its other threads (measured in
+ * docs/performance.md). A slot is made once: nothing of a held page but this object lives on V8's heap, so
+ * that what outlives a young collection stays small and the young generation is slow to grow (a large one
+ * also started full collections one after the other).
  */
 export class TalliedSessions implements TalliedPage {
   readonly idStride: number;
@@ -279,8 +298,8 @@ export class TalliedSessions implements TalliedPage {
     private readonly home: WasmClientsReader,
     /** The reader's slot that holds the records; `NO_SLOT` when they are in buffers of their own (`own`). */
     private readonly slot: number,
-    /** The page's addresses one after the other, where each record's offsets point. */
-    private readonly addresses: string,
+    /** The page's addresses one after the other, where each record's offsets point; undefined: in the slot. */
+    private readonly addresses: string | undefined,
   ) {
     this.idStride = home.idWords;
     this.countStride = home.countWords;
@@ -343,7 +362,10 @@ export class TalliedSessions implements TalliedPage {
     const at = index * this.idStride;
     const start = ids[at + ADDR_START]!;
     if (start < 0) return "";
-    return this.addresses.slice(start, ids[at + ADDR_END]!);
+    const end = ids[at + ADDR_END]!;
+    return this.addresses === undefined
+      ? this.home.heldAddress(this.slot, start, end)
+      : this.addresses.slice(start, end);
   }
 }
 

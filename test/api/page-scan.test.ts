@@ -686,6 +686,24 @@ describe("the WebAssembly reader of the clients", () => {
     expect(sessionsOf(next)).toEqual(expectedOf(90));
   });
 
+  test("a page's addresses stay in its slot, and those of a page with more than the slot holds in a string", () => {
+    const own = loadWasmClientsReader()!;
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    const small = readHeld(own, 7, strings, keys);
+    // 1,000 addresses of 60 bytes: more than the slot's 48 a client.
+    const long = Array.from({ length: 1000 }, (_, n) => ({
+      addr: `10.4.${n >> 8}.${n & 255}:${"7".repeat(50)}`,
+    }));
+    const bytes = bytesOf(JSON.stringify({ clients: long }));
+    const big = scanClientList(bytes, strings, keys, own)!.sessions as TalliedSessions;
+    expect(big.held).toBe(true);
+    const more = Array.from({ length: 5 }, (_, k) => readHeld(own, k + 30, strings, keys));
+    expect(sessionsOf(small)).toEqual(expectedOf(7));
+    expect(sessionsOf(big)).toEqual((byJson(bytes) as { sessions: unknown[] }).sessions);
+    more.forEach((page, k) => expect(sessionsOf(page)).toEqual(expectedOf(k + 30)));
+  });
+
   test("a held page reads the same after the module's memory grew (its views are made again)", () => {
     const own = loadWasmClientsReader()!;
     const strings = new StringTable();
