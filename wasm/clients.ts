@@ -17,13 +17,16 @@
 //   FRESH   the strings this page added to the table: id, start, end (offsets in the input)
 //   SEEN    `tally`'s count of each id of the field it counts (zero between calls)
 //   TALLIED what `tally` counted of a page (see TALLIED_AT)
-//   INPUT   the input: the clients of the body from just past the `[` of `clients` (the whole body may be
-//           here, the input then starting inside it), then zeros; then the page's addresses, one after the
-//           other, and the two arrays of records
-// Two records per client, each in an array of its own, which JavaScript copies whole: 7 i32 (the ids of its
-// client IP, name, user, db and command, 0 for none; its address as offsets among the page's addresses, -1
-// for none), and 3 f64 (idle, age and subscriptions, each already `positiveOrZero`). The addresses are copied
-// out of the input so that JavaScript makes them one string and need not keep the body (see `read`).
+//   INPUT   where JavaScript keeps the pages read and not yet counted, a slot each (src/api/wasm-clients.ts
+//           places the input past them: `read` is told where its input is)
+//   input   the clients of the body from just past the `[` of `clients` (the whole body may be here, the
+//           input then starting inside it), then zeros; then the page's addresses, one after the other, and
+//           the two arrays of records
+// Two records per client, each in an array of its own, which JavaScript copies whole into a slot: 7 i32 (the
+// ids of its client IP, name, user, db and command, 0 for none; its address as offsets among the page's
+// addresses, -1 for none), and 3 f64 (idle, age and subscriptions, each already `positiveOrZero`). The
+// addresses are copied out of the input so that the page need not keep the body (see `read`). `tally` counts
+// a page's records where they are, in its slot, when the scan comes to that page.
 
 const KEY_SLOTS: i32 = 32;
 const KEY_BYTES: i32 = 16;
