@@ -3,8 +3,8 @@
  * file): the byte reader's first try on a page's `clients` array. It reads plain JSON only and declines the
  * rest, which the JavaScript reader of page-scan.ts then reads as before; where the module cannot be found or
  * compiled, that reader reads every page. Its sessions are records whose text fields are ids into the
- * module's string table (`TalliedPage`), which the accumulator counts a distinct value at a time. Measured in
- * docs/performance.md.
+ * module's string table (`TalliedPage`), kept in a slot of the module's memory until the scan counts the page,
+ * which the module then does itself (`tally`: a distinct value at a time). Measured in docs/performance.md.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -85,7 +85,7 @@ export class WasmClientsReader {
   private readonly freshAt: number;
   private readonly capacity: number;
   private strings: string[] = [NONE_KEY];
-  /** Where the held slots start, and each one's bytes: its records of ids, then those of counts. */
+  /** Where the held slots start, and each one's bytes: its records of ids, those of counts, its addresses. */
   private readonly heldAt: number;
   private readonly slotBytes: number;
   /** The slots no page holds. */
