@@ -337,6 +337,11 @@ describe("through the client over loopback", () => {
     const slowRetry = clientFor(server.url, { retry: { baseDelayMs: 5000, maxDelayMs: 5000 } });
     try {
       const pending = slowRetry.dcs.listNodes(INSTANCE, { signal: controller.signal });
+      // Aborted once the first attempt has reached the server (a fixed 50 ms wait was not always enough on
+      // a loaded machine for a new client's first request), then while the 5 s backoff runs.
+      for (let waited = 0; server.requests.length === 0 && waited < 5000; waited += 5) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       await new Promise((r) => setTimeout(r, 50));
       controller.abort(new Error("stop"));
       await expect(pending).rejects.toThrow("stop");
