@@ -17,6 +17,7 @@ import {
   TALLY_NAME,
   TALLY_SUBSCRIPTIONS,
   TALLY_USER,
+  type PageTally,
   type TalliedPage,
   type WireClientPage,
   type WireSessionFacts,
@@ -433,6 +434,7 @@ export class SessionAccumulator {
       return;
     }
     const tally = (this.tally ??= new IdTally());
+    const strings = page.strings;
     for (let field = 0; field < TALLIED_MAPS.length; field++) {
       const counter = this.maps[TALLIED_MAPS[field]!];
       const distinct = counted.distinct(field);
@@ -440,7 +442,6 @@ export class SessionAccumulator {
         tally.count(counter, page, field, size);
         continue;
       }
-      const strings = page.strings;
       for (let k = 0; k < distinct; k++)
         counter.add(strings[counted.idAt(field, k)]!, counted.sessionsAt(field, k));
     }
@@ -448,20 +449,7 @@ export class SessionAccumulator {
     if (counted.maxIdleSeconds > this.maxIdle) this.maxIdle = counted.maxIdleSeconds;
     if (counted.maxAgeSeconds > this.maxAge) this.maxAge = counted.maxAgeSeconds;
     this.subscribers += counted.subscribers;
-    const candidates = counted.candidates;
-    if (candidates === 0) return;
-    // The candidates idle at least the floor the page started with: the floor rises as they enter.
-    const { counts, countStride } = page;
-    const top = this.topIdle;
-    let floor = top.floorIdle;
-    for (let k = 0; k < candidates; k++) {
-      const i = counted.candidateAt(k);
-      if (counts[i * countStride + TALLY_IDLE]! < floor) continue;
-      facts.index = i;
-      readTallied(page, i, facts);
-      top.offer(nodeId, facts);
-      floor = top.floorIdle;
-    }
+    this.rankTallied(nodeId, page, size, facts, counted);
   }
 
   /** The maps and idle figures of `addTallied`, counted here: each map a distinct id at a time. */
@@ -482,15 +470,27 @@ export class SessionAccumulator {
     }
   }
 
-  /** The most idle sessions of `addTallied`, offered those of the page that idle at least the floor. */
-  private rankTallied(nodeId: string, page: TalliedPage, size: number, facts: PageFacts): void {
+  /**
+   * The most idle sessions of `addTallied`, offered those of the page that idle at least the floor, in page
+   * order: of its first `size`, or only of the candidates the reader `counted` (those that idled at least the
+   * floor the page started with; the floor rises as they enter).
+   */
+  private rankTallied(
+    nodeId: string,
+    page: TalliedPage,
+    size: number,
+    facts: PageFacts,
+    counted?: PageTally,
+  ): void {
+    const n = counted === undefined ? size : counted.candidates;
+    if (n === 0) return;
     const { counts, countStride } = page;
     const top = this.topIdle;
     let floor = top.floorIdle;
-    for (let i = 0; i < size; i++) {
-      const idle = counts[i * countStride + TALLY_IDLE]!;
+    for (let k = 0; k < n; k++) {
+      const i = counted === undefined ? k : counted.candidateAt(k);
       // `seq` only orders the sessions offered: one never offered needs no number.
-      if (idle < floor) continue;
+      if (counts[i * countStride + TALLY_IDLE]! < floor) continue;
       facts.index = i;
       readTallied(page, i, facts);
       top.offer(nodeId, facts);
