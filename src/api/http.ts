@@ -485,7 +485,6 @@ export function judgeAnswer(
   scrub: Scrub,
   auth: Credentials["kind"],
 ): AttemptResult {
-  const where = whereOf(call);
   const { status } = answer;
   if (status >= 200 && status < 300) {
     const parsed =
@@ -511,7 +510,7 @@ export function judgeAnswer(
       outcome: { kind: "unreadable", status },
       failure: (attempts) =>
         new ApiError({
-          ...where,
+          ...whereOf(call),
           status,
           errorMsg: "the response body is not valid JSON (malformed or cut off)",
           requestId,
@@ -532,7 +531,7 @@ export function judgeAnswer(
     },
     failure: (attempts) =>
       new ApiError({
-        ...where,
+        ...whereOf(call),
         status,
         errorCode: scrub(errorCode),
         errorMsg: scrub(errorMsg),

@@ -328,7 +328,7 @@ export class TalliedSessions implements TalliedPage {
 
   /** Counted by the module where the records are in a slot (else undefined: they are counted in JavaScript). */
   tally(size: number, floorIdle: number): PageTally | undefined {
-    if (this.released) throw new Error("the records of a released page were read");
+    this.checkLive();
     return this.slot === NO_SLOT ? undefined : this.home.tallyOf(this.slot, size, floorIdle);
   }
 
@@ -349,11 +349,16 @@ export class TalliedSessions implements TalliedPage {
    * made before without their bytes).
    */
   private view(): void {
-    if (this.released) throw new Error("the records of a released page were read");
+    this.checkLive();
     if (this.slot === NO_SLOT) return;
     const { ids, counts } = this.home.heldViews(this.slot, this.size);
     this.idView = ids;
     this.countView = counts;
+  }
+
+  /** Throws once the page is released: its slot may hold another page's records. */
+  private checkLive(): void {
+    if (this.released) throw new Error("the records of a released page were read");
   }
 
   /** The address of session `index` (`peer`, else `addr`: plain ASCII), "" when it has none. */
