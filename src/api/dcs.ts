@@ -12,6 +12,7 @@ import {
   KillClientsBodySchema,
   ListClientsQuerySchema,
   ListClientsEnvelopeSchema,
+  plainEnvelope,
   ListClientsResponseSchema,
   ListNodesResponseSchema,
   ScanClientsBodySchema,
@@ -304,7 +305,9 @@ async function fetchWirePage(
     scanClientBody(body, memory.strings, memory.keys),
   );
   const scanned = res.body instanceof ScannedList ? res.body : undefined;
-  const body = decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: scanned.envelope } : res);
+  const wire = scanned ? scanned.envelope : res.body;
+  const body =
+    plainEnvelope(wire) ?? decodeResponse(ListClientsEnvelopeSchema, scanned ? { ...res, body: wire } : res);
   const size = scanned ? scanned.sessions.size : body.clients.length;
   const time = body.time ?? "";
   // Without a `count`, the sessions up to the end of this page (as `pageOf` counts them).

@@ -7,6 +7,7 @@ import {
   JobResponseSchema,
   KillAllBodySchema,
   ListClientsEnvelopeSchema,
+  plainEnvelope,
   ListClientsQuerySchema,
   ListClientsResponseSchema,
   ListNodesResponseSchema,
@@ -126,6 +127,44 @@ describe("liberal parsing of responses", () => {
     const c = ClientInfoSchema.parse({ id: 5, age: "376", idle: " 42 ", db: 3, fd: 16, omem: "0" });
     expect(c).toMatchObject({ id: "5", age: 376, idle: 42, db: "3", fd: "16", omem: 0 });
     expect(ListClientsResponseSchema.parse({ time: "t", clients: [], count: "5500" }).count).toBe(5500);
+  });
+
+  test("the envelope taken without zod is the one the schema returns, and every other shape is left to the schema", () => {
+    const clients = [{ addr: "10.0.0.1:5000" }];
+    const taken = [
+      { time: "1700000000000", count: 10000, clients },
+      { time: "t", count: 2, clients: [], extra: { nested: true } },
+      { count: 0, clients: [] },
+      { time: "t", clients },
+      { clients: [] },
+      { time: "", count: -1.5, clients },
+    ];
+    for (const body of taken) {
+      expect(plainEnvelope(body)).toBe(body);
+      expect(ListClientsEnvelopeSchema.parse(body)).toEqual(body);
+    }
+    const left = [
+      { time: 1700000000000, count: 1, clients },
+      { time: "t", count: "2", clients },
+      { time: "t", count: " 2 ", clients },
+      { time: "t", count: "", clients },
+      { time: null, count: null, clients },
+      { time: "t", count: Number.NaN, clients },
+      { time: "t", count: Number.POSITIVE_INFINITY, clients },
+      { time: "t", count: 1, clients: null },
+      { time: "t", count: 1, clients: {} },
+      { time: "t", count: 1 },
+      { time: true, count: 1, clients },
+      null,
+      "[]",
+      [],
+    ];
+    for (const body of left) expect(plainEnvelope(body)).toBeUndefined();
+    // What the schema makes of those it accepts among them (coerced), and that it refuses the rest.
+    expect(ListClientsEnvelopeSchema.parse(left[1])).toEqual({ time: "t", count: 2, clients });
+    expect(ListClientsEnvelopeSchema.parse(left[4])).toEqual({ time: undefined, count: undefined, clients });
+    expect(ListClientsEnvelopeSchema.safeParse(left[5]).success).toBe(false);
+    expect(ListClientsEnvelopeSchema.safeParse(left[8]).success).toBe(false);
   });
 
   test("a list page's envelope keeps its clients as sent, null as none, and refuses clients that are no array", () => {
