@@ -248,6 +248,31 @@ describe("BoundedCounter", () => {
     expect(c.approximate).toBe(true);
     expect(c.top(2)).toEqual({ big: 100, mid: 50, other: 3 });
   });
+
+  it("counts by id as by text: through folds, beside keys added by text, and when the table is another array", () => {
+    const strings = ["(none)", "a", "b", "c", "d", "e", "f", "g"];
+    const byText = new BoundedCounter(4);
+    const byId = new BoundedCounter(4);
+    let seed = 7;
+    for (let i = 0; i < 2_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const high = Math.floor(seed / 65_536);
+      const id = high % strings.length;
+      const n = 1 + (high % 3);
+      byText.add(strings[id]!, n);
+      if (i % 5 === 0) byId.add(strings[id]!, n);
+      else byId.addId(strings, id, n);
+    }
+    expect(byId.approximate).toBe(byText.approximate);
+    expect(byId.approximate).toBe(true);
+    expect(byId.top(8)).toEqual(byText.top(8));
+    // Ids of a table that started again name other strings: never the tallies found under the old ones.
+    const c = new BoundedCounter(10);
+    c.addId(["(none)", "x", "y"], 1, 5);
+    c.addId(["(none)", "y", "x"], 1, 2);
+    c.addId(["(none)", "y", "x"], 2, 1);
+    expect(c.top(5)).toEqual({ x: 6, y: 2 });
+  });
 });
 
 describe("memory bound", () => {
