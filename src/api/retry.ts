@@ -182,18 +182,42 @@ export function decideJobPollRetry(error: unknown): { retry: true } | { retry: f
   return { retry: false, reason: `HTTP ${status} is not asked again` };
 }
 
+/**
+ * What can abort a wait: an `AbortSignal`, or an emitter of "abort" with the same two fields (the transport's
+ * `CallAbort`), the two kinds undici takes as a request's `signal`.
+ */
+export type Abortable =
+  | AbortSignal
+  | {
+      readonly aborted: boolean;
+      readonly reason: unknown;
+      once(event: "abort", listener: () => void): unknown;
+      removeListener(event: "abort", listener: () => void): unknown;
+    };
+
+/** Calls `listener` once when `signal` aborts; returns what takes the listener off. */
+export function onAbort(signal: Abortable, listener: () => void): () => void {
+  if ("addEventListener" in signal) {
+    signal.addEventListener("abort", listener, { once: true });
+    return () => signal.removeEventListener("abort", listener);
+  }
+  signal.once("abort", listener);
+  return () => signal.removeListener("abort", listener);
+}
+
 /** Waits, unless the signal aborts first (then rejects with the signal's reason). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: Abortable): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
+    const stopListening = signal
+      ? onAbort(signal, () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        })
+      : undefined;
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      stopListening?.();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -2,9 +2,10 @@
  * The retry policy of DESIGN §4: the pure decision as a table, then the real client over loopback (and
  * undici's MockAgent only for a connect timeout and a DNS failure, which no local server can produce).
  */
-import { getEventListeners } from "node:events";
+import { EventEmitter, getEventListeners } from "node:events";
 import { MockAgent, errors as undiciErrors } from "undici";
 import { ApiError, ConnectionError, TimeoutError } from "../../src/api/errors";
+import { CallAbort } from "../../src/api/http";
 import {
   REPEATABLE,
   backoffDelay,
@@ -12,6 +13,7 @@ import {
   decideJobPollRetry,
   decideRetry,
   parseRetryAfter,
+  sleep,
   type AttemptOutcome,
   type RetryInput,
 } from "../../src/api/retry";
@@ -141,6 +143,33 @@ describe("decideRetry", () => {
       "killAllClients",
       "killClients",
     ]);
+  });
+});
+
+describe("sleep: a backoff a signal or a call's own abort cuts short", () => {
+  test("an AbortSignal: resolves and leaves no listener; its abort rejects with its reason", async () => {
+    const controller = new AbortController();
+    await sleep(5, controller.signal);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    const pending = sleep(10_000, controller.signal);
+    controller.abort(new Error("signal"));
+    await expect(pending).rejects.toThrow("signal");
+  });
+
+  test("a CallAbort (an emitter, as undici takes it): the same, and one already aborted rejects at once", async () => {
+    const abort = new CallAbort();
+    expect(abort).toBeInstanceOf(EventEmitter);
+    await sleep(5, abort);
+    expect(abort.listenerCount("abort")).toBe(0);
+    const pending = sleep(10_000, abort);
+    expect(abort.listenerCount("abort")).toBe(1);
+    abort.abort(new Error("deadline"));
+    await expect(pending).rejects.toThrow("deadline");
+    expect(abort.listenerCount("abort")).toBe(0);
+    // A second abort changes nothing: the first reason stays.
+    abort.abort(new Error("later"));
+    expect(abort.reason).toEqual(new Error("deadline"));
+    await expect(sleep(10_000, abort)).rejects.toThrow("deadline");
   });
 });
 
