@@ -597,6 +597,22 @@ describe("listAllClients", () => {
     expect(server.maxInFlight()).toBeLessThanOrEqual(concurrency);
   });
 
+  test("every page's query carries the request's filter and order, then its own offset", async () => {
+    server.setHandler(sessionsApi(25));
+    const request = { nodeId: NODE, addr: "10.0.0.1", sort: "idle", order: "desc", pageSize: 10 } as const;
+    let n = 0;
+    for await (const _c of client.dcs.listAllClients(INSTANCE, { ...request, concurrency: 1 })) n++;
+    for await (const page of client.dcs.listClientPages(INSTANCE, request)) n += page.size;
+    expect(n).toBe(50);
+    const queries = server.requests.map((r) => r.rawQuery);
+    const expected = [0, 10, 20].map(
+      (offset) => `node_id=${NODE}&limit=10&addr=10.0.0.1&sort=idle&order=desc&offset=${offset}`,
+    );
+    expect(queries.slice(0, 3)).toEqual(expected);
+    expect([...queries.slice(3)].sort()).toEqual(expected);
+    for (const rec of server.requests) expectValidSignature(server, rec);
+  });
+
   test("with concurrency 1 pages are fetched one at a time", async () => {
     server.setHandler(sessionsApi(25, { delayMs: 2 }));
     const ids: string[] = [];
