@@ -8,6 +8,8 @@
  * body's chunks as the transport hands them over (`scanClientBody`: copied into the module, read in place, as in
  * the product).
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { utf8Text, type BodyChunks } from "../../src/api/http";
 import {
   KnownKeys,
@@ -684,6 +686,30 @@ describe("the WebAssembly reader of the clients", () => {
     const next = readHeld(own, 90, strings, keys);
     expect(next.held).toBe(true);
     expect(sessionsOf(next)).toEqual(expectedOf(90));
+  });
+
+  test("a page dropped without being released gives its slot back once V8 has collected it", async () => {
+    const own = loadWasmClientsReader()!;
+    const strings = new StringTable();
+    const keys = new KnownKeys();
+    // Every slot taken by pages nobody keeps, as a page read and then declined would be.
+    const tookEverySlot = (): boolean =>
+      Array.from({ length: 64 }, (_, n) => readHeld(own, n, strings, keys)).every((page) => page.held);
+    expect(tookEverySlot()).toBe(true);
+    expect(readHeld(own, 100, strings, keys).held).toBe(false);
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // Collected, the pages' finalizers run on a later turn of the event loop: a bounded wait for a free slot.
+    let page: TalliedSessions | undefined;
+    let n = 200;
+    for (; n < 250; n++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      page = readHeld(own, n, strings, keys);
+      if (page.held) break;
+    }
+    expect(page?.held).toBe(true);
+    expect(sessionsOf(page!)).toEqual(expectedOf(n));
   });
 
   test("a page's addresses stay in its slot, and those of a page with more than the slot holds in a string", () => {
