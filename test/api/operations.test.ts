@@ -602,7 +602,8 @@ describe("listAllClients", () => {
     const request = { nodeId: NODE, addr: "10.0.0.1", sort: "idle", order: "desc", pageSize: 10 } as const;
     let n = 0;
     for await (const _c of client.dcs.listAllClients(INSTANCE, { ...request, concurrency: 1 })) n++;
-    for await (const page of client.dcs.listClientPages(INSTANCE, request)) n += page.size;
+    const listClientPages = client.dcs.listClientPages!.bind(client.dcs);
+    for await (const page of listClientPages(INSTANCE, request)) n += page.size;
     expect(n).toBe(50);
     const queries = server.requests.map((r) => r.rawQuery);
     const expected = [0, 10, 20].map(
