@@ -649,8 +649,10 @@ export function createTransport(settings: TransportSettings): Transport {
     headers: Record<string, string>,
     signal: CallAbort,
   ): Promise<RawAnswer> {
-    const res = await dispatcherFor(call.url.origin).request({
-      origin: call.url.origin,
+    // `URL.origin` is a getter that builds its string again at each read.
+    const { origin } = call.url;
+    const res = await dispatcherFor(origin).request({
+      origin,
       path: `${call.url.pathname}${call.url.search}`,
       method: call.method as Dispatcher.HttpMethod,
       headers,
